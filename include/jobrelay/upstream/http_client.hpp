@@ -1,0 +1,72 @@
+// An HTTP/1.1 client for upstream calls: keep-alive connections pooled per
+// origin (scheme, host, port), bounded by max_connections in total, plain TCP
+// or TLS (verified against the system store or a CA file), one deadline for a
+// whole call (resolve, connect, TLS, write, read of head and body) and a cap on
+// the answer's size. It never throws: failures come back as jobrelay::errc.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jobrelay/error.hpp"
+
+namespace jobrelay::upstream {
+
+struct client_options {
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds request_timeout{10000};  // a whole call, body included
+  std::size_t max_connections = 64;                   // open connections, all origins
+  std::uint64_t max_response_bytes = 8388608;
+  bool tls_verify = true;
+  std::string tls_ca_file;  // empty: the system store
+};
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct http_call {
+  std::string method = "GET";  // GET, POST, DELETE
+  std::string url;             // absolute http:// or https://
+  header_list headers;
+  std::string body;            // sent with Content-Type: application/json when not empty
+};
+
+struct http_reply {
+  unsigned status = 0;
+  header_list headers;  // as received, names as sent by the peer
+  std::string body;
+
+  // First header of that name (case-insensitive), empty when absent.
+  std::string header(std::string_view name) const;
+};
+
+class http_client {
+ public:
+  http_client(boost::asio::any_io_executor executor, client_options options);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  // Errors: upstream_bad_url, upstream_resolve_failed, upstream_connect_failed,
+  // upstream_tls_failed, upstream_timeout, upstream_closed,
+  // upstream_bad_response, upstream_response_too_large, shutting_down.
+  // Safe to call from any thread and from many coroutines at once.
+  boost::asio::awaitable<result<http_reply>> send(http_call call);
+
+  // Closes idle pooled connections and fails calls waiting for a slot.
+  void shutdown();
+
+  // Open connections (busy + idle); for /stats and tests.
+  std::size_t open_connections() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace jobrelay::upstream
