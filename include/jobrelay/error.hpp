@@ -23,6 +23,7 @@ enum class errc {
   upstream_closed,           // the peer closed or reset mid-call
   upstream_bad_response,     // not HTTP
   upstream_response_too_large,
+  upstream_protocol,  // an answer that is not the upstream protocol of API.md
   // Store.
   job_not_found,
   store_full,         // limits.max_jobs

@@ -1,0 +1,75 @@
+// Runs jobs: one coroutine per job (on its own strand) submits the request to
+// the upstream analyzer, polls the operation until it is terminal, and
+// publishes every change to the results store. The engine never builds an
+// HTTP response; handlers read jobs from the store.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "jobrelay/clock.hpp"
+#include "jobrelay/error.hpp"
+#include "jobrelay/jobs/job_snapshot.hpp"
+
+namespace jobrelay::store {
+class results_store;
+}
+namespace jobrelay::upstream {
+class analyzer;
+}
+
+namespace jobrelay::jobs {
+
+struct engine_options {
+  std::chrono::milliseconds poll_initial{1000};
+  double poll_backoff = 1.5;
+  std::chrono::milliseconds poll_max{10000};
+  unsigned max_retries = 5;
+  std::chrono::milliseconds retry_base{250};
+  std::chrono::milliseconds retry_cap{10000};
+  std::chrono::seconds max_job_duration{300};
+};
+
+class engine {
+ public:
+  engine(boost::asio::any_io_executor executor, store::results_store& store,
+         upstream::analyzer& analyzer, engine_options options, const clock& clock);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Creates the job (status queued), stores it and starts its coroutine.
+  // Returns before anything is sent upstream. errc::store_full,
+  // errc::store_unavailable, errc::shutting_down.
+  boost::asio::awaitable<result<snapshot_ptr>> submit(std::string request_body);
+
+  // Stops every job coroutine (shutdown). Jobs keep their last state.
+  void stop();
+
+  // Job coroutines alive now.
+  std::size_t active() const;
+
+ private:
+  struct job_run;
+  boost::asio::awaitable<void> run(std::shared_ptr<job_run> job);
+  boost::asio::awaitable<void> drive(std::shared_ptr<job_run> job);
+  boost::asio::awaitable<bool> publish(job_run& job);
+  void finish(const std::string& id);
+
+  boost::asio::any_io_executor executor_;
+  store::results_store& store_;
+  upstream::analyzer& analyzer_;
+  engine_options options_;
+  const clock& clock_;
+
+  struct registry;
+  std::shared_ptr<registry> registry_;
+};
+
+}  // namespace jobrelay::jobs

@@ -1,0 +1,51 @@
+// One published version of a job with its JSON document serialized once.
+// Requests share the snapshot read-only; only elapsed_seconds of a running
+// job is spliced in per request, everything else is cached bytes.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jobrelay/jobs/job.hpp"
+
+namespace jobrelay::jobs {
+
+class job_snapshot {
+ public:
+  explicit job_snapshot(job_state state);
+
+  const job_state& state() const { return state_; }
+  const std::string& id() const { return state_.id; }
+  job_status status() const { return state_.status; }
+  bool terminal() const { return is_terminal(state_.status); }
+
+  // The job document of API.md. `reused` adds the field POST /analyze returns;
+  // without_result drops `result` (batch status).
+  std::string document(system_time now, std::optional<bool> reused = std::nullopt,
+                       bool with_result = true) const;
+
+  // Strong validator derived from the stored version only, so every replica
+  // computes the same one for the same state. Quoted.
+  const std::string& etag() const { return etag_; }
+
+  double elapsed_seconds(system_time now) const;
+
+  // Bytes this snapshot holds; what limits.max_cache_bytes counts.
+  std::size_t byte_size() const;
+
+ private:
+  job_state state_;
+  // The document is head_ + elapsed + progress_part_ + result_part_ +
+  // after_result_ + '}'; result_part_ is apart for documents without it.
+  std::string head_;  // up to and including `"elapsed_seconds":`
+  std::string progress_part_;
+  std::string result_part_;
+  std::string after_result_;  // error and links
+  std::string etag_;
+};
+
+using snapshot_ptr = std::shared_ptr<const job_snapshot>;
+
+}  // namespace jobrelay::jobs

@@ -1,0 +1,70 @@
+// The single-replica results store: a hash map of snapshots plus a list of
+// terminal jobs in the order they ended. Because every terminal job gets the
+// same TTL, that list is also the expiry order and the oldest-first eviction
+// order: expiry and eviction pop from its front, never scan the map.
+#pragma once
+
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "jobrelay/clock.hpp"
+#include "jobrelay/store/results_store.hpp"
+
+namespace jobrelay::store {
+
+struct memory_store_options {
+  std::uint64_t max_jobs = 100000;
+  std::uint64_t max_cache_bytes = 1073741824;
+  std::chrono::seconds result_ttl{3600};
+};
+
+class memory_store final : public results_store {
+ public:
+  memory_store(memory_store_options options, const clock& clock);
+
+  boost::asio::awaitable<result<void>> insert(jobs::snapshot_ptr job) override;
+  boost::asio::awaitable<result<void>> update(jobs::snapshot_ptr job) override;
+  boost::asio::awaitable<result<jobs::snapshot_ptr>> find(std::string_view id) override;
+  boost::asio::awaitable<result<void>> erase(std::string_view id) override;
+  store_stats stats() const override;
+
+  // The same operations without a coroutine frame; the awaitable ones call
+  // these. Public for unit tests and for callers that know the store is local.
+  result<void> insert_now(jobs::snapshot_ptr job);
+  result<void> update_now(jobs::snapshot_ptr job);
+  result<jobs::snapshot_ptr> find_now(std::string_view id) const;
+  result<void> erase_now(std::string_view id);
+
+  // Drops terminal jobs whose TTL has passed; cheap when nothing is due.
+  // Called by a periodic timer and on every write.
+  std::size_t sweep_expired();
+
+ private:
+  struct terminal_mark {
+    steady_time expires_at;
+    std::string id;
+  };
+  using terminal_list = std::list<terminal_mark>;
+  struct entry {
+    jobs::snapshot_ptr job;
+    std::size_t bytes = 0;
+    terminal_list::iterator terminal_pos;  // valid only when job->terminal()
+  };
+
+  void count(const jobs::snapshot_ptr& job, int delta);
+  void remove_locked(std::unordered_map<std::string, entry>::iterator it);
+  std::size_t sweep_locked(steady_time now);
+  void evict_over_budget_locked();
+
+  memory_store_options options_;
+  const clock& clock_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, entry> jobs_;
+  terminal_list terminal_order_;
+  store_stats stats_;
+};
+
+}  // namespace jobrelay::store

@@ -1,0 +1,42 @@
+// The default adapter: API.md's "Upstream protocol" (Azure-style long-running
+// operations) over the pooled HTTP client.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "jobrelay/upstream/analyzer.hpp"
+#include "jobrelay/upstream/http_client.hpp"
+
+namespace jobrelay::upstream {
+
+struct http_analyzer_options {
+  std::string base_url = "http://127.0.0.1:9000";
+  std::string submit_path = "/analyze";
+  std::map<std::string, std::string> headers;  // already expanded
+  unsigned max_redirects = 5;                  // on polls
+  std::chrono::milliseconds max_retry_after{std::chrono::minutes(5)};
+};
+
+class http_analyzer final : public analyzer {
+ public:
+  http_analyzer(http_client& client, http_analyzer_options options);
+
+  boost::asio::awaitable<attempt> submit(std::string body) override;
+  boost::asio::awaitable<attempt> poll(std::string operation_url) override;
+  boost::asio::awaitable<void> cancel(std::string operation_url) override;
+
+ private:
+  http_call make_call(std::string method, std::string url, std::string body) const;
+
+  http_client& client_;
+  http_analyzer_options options_;
+  std::string submit_url_;
+};
+
+// Resolves an Operation-Location/Location value against the URL it came
+// from and checks it is absolute http(s). errc::upstream_protocol otherwise.
+result<std::string> resolve_operation_url(std::string_view base, std::string_view reference);
+
+}  // namespace jobrelay::upstream

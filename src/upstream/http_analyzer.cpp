@@ -1,0 +1,176 @@
+#include "jobrelay/upstream/http_analyzer.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <nlohmann/json.hpp>
+
+#include "jobrelay/jobs/schedules.hpp"
+#include "jobrelay/json_guard.hpp"
+
+namespace jobrelay::upstream {
+namespace {
+
+using outcome = attempt::outcome;
+
+bool is_transient_status(unsigned s) { return s == 408 || s == 429 || (s >= 500 && s <= 599); }
+
+bool is_transient_error(const boost::system::error_code& ec) {
+  return ec == errc::upstream_connect_failed || ec == errc::upstream_timeout ||
+         ec == errc::upstream_closed || ec == errc::upstream_resolve_failed ||
+         ec == errc::upstream_tls_failed;
+}
+
+attempt from_transport_error(const boost::system::error_code& ec, std::string_view what) {
+  attempt a;
+  a.kind = is_transient_error(ec) ? outcome::transient : outcome::protocol;
+  a.detail = std::string(what) + ": " + ec.message();
+  return a;
+}
+
+attempt transient_status(const http_reply& reply, std::string_view what,
+                         std::chrono::milliseconds cap) {
+  attempt a;
+  a.kind = outcome::transient;
+  a.detail = std::string(what) + " answered " + std::to_string(reply.status);
+  a.retry_after = jobs::parse_retry_after(reply.header("Retry-After"), cap);
+  return a;
+}
+
+attempt protocol_error(std::string detail) {
+  attempt a;
+  a.kind = outcome::protocol;
+  a.detail = std::move(detail);
+  return a;
+}
+
+// {"status": <code>, "body": <JSON body, or its text when not JSON, cut at 4 KiB>}
+std::string rejected_upstream_json(const http_reply& reply) {
+  nlohmann::json j;
+  j["status"] = reply.status;
+  auto body = parse_untrusted_json(reply.body);
+  if (body && reply.body.size() <= 4096) {
+    j["body"] = std::move(*body);
+  } else {
+    j["body"] = reply.body.substr(0, 4096);
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool is_redirect(unsigned s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
+
+}  // namespace
+
+result<std::string> resolve_operation_url(std::string_view base, std::string_view reference) {
+  if (reference.empty()) return errc::upstream_protocol;
+  auto base_url = boost::urls::parse_uri(base);
+  auto ref = boost::urls::parse_uri_reference(reference);
+  if (!base_url || !ref) return errc::upstream_protocol;
+  boost::urls::url out;
+  if (auto r = boost::urls::resolve(*base_url, *ref, out); !r) return errc::upstream_protocol;
+  const auto scheme = out.scheme_id();
+  if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https)
+    return errc::upstream_protocol;
+  if (out.encoded_host().empty()) return errc::upstream_protocol;
+  out.remove_fragment();
+  return std::string(out.buffer());
+}
+
+http_analyzer::http_analyzer(http_client& client, http_analyzer_options options)
+    : client_(client), options_(std::move(options)) {
+  std::string base = options_.base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  submit_url_ = base + options_.submit_path;
+}
+
+http_call http_analyzer::make_call(std::string method, std::string url, std::string body) const {
+  http_call call;
+  call.method = std::move(method);
+  call.url = std::move(url);
+  call.body = std::move(body);
+  for (const auto& [name, value] : options_.headers) call.headers.emplace_back(name, value);
+  return call;
+}
+
+boost::asio::awaitable<attempt> http_analyzer::submit(std::string body) {
+  auto reply = co_await client_.send(make_call("POST", submit_url_, std::move(body)));
+  if (!reply) co_return from_transport_error(reply.error(), "submit");
+  const unsigned status = reply->status;
+  if (is_transient_status(status)) co_return transient_status(*reply, "submit", options_.max_retry_after);
+
+  if (status >= 400 && status <= 499) {
+    attempt a;
+    a.kind = outcome::rejected;
+    a.detail = "the upstream rejected the request with " + std::to_string(status);
+    a.upstream_json = rejected_upstream_json(*reply);
+    co_return a;
+  }
+
+  std::string location = reply->header("Operation-Location");
+  if (location.empty()) location = reply->header("Location");
+  attempt a;
+  a.retry_after = jobs::parse_retry_after(reply->header("Retry-After"), options_.max_retry_after);
+
+  if (status == 200) {
+    auto doc = parse_status_document(reply->body);
+    if (!doc) co_return protocol_error("submit answered 200 without a valid status document");
+    const bool terminal = doc->status == upstream_status::succeeded ||
+                          doc->status == upstream_status::failed ||
+                          doc->status == upstream_status::canceled;
+    if (terminal || location.empty()) {
+      if (!terminal) co_return protocol_error("submit answered 200 with a non-final status and no operation URL");
+      a.kind = outcome::status;
+      a.document = std::move(*doc);
+      co_return a;
+    }
+  } else if (status != 201 && status != 202) {
+    co_return protocol_error("submit answered " + std::to_string(status));
+  }
+
+  if (location.empty())
+    co_return protocol_error("submit answered " + std::to_string(status) +
+                             " without Operation-Location or Location");
+  auto op = resolve_operation_url(submit_url_, location);
+  if (!op) co_return protocol_error("operation URL is not an http(s) URL: " + location.substr(0, 200));
+  a.kind = outcome::accepted;
+  a.operation_url = std::move(*op);
+  co_return a;
+}
+
+boost::asio::awaitable<attempt> http_analyzer::poll(std::string operation_url) {
+  std::string url = std::move(operation_url);
+  for (unsigned hop = 0;; ++hop) {
+    auto reply = co_await client_.send(make_call("GET", url, {}));
+    if (!reply) co_return from_transport_error(reply.error(), "poll");
+    const unsigned status = reply->status;
+    if (is_transient_status(status)) co_return transient_status(*reply, "poll", options_.max_retry_after);
+
+    if (is_redirect(status)) {
+      if (hop >= options_.max_redirects) co_return protocol_error("poll redirected too many times");
+      auto next = resolve_operation_url(url, reply->header("Location"));
+      if (!next) co_return protocol_error("poll redirected to a non-http(s) URL");
+      url = std::move(*next);
+      continue;
+    }
+    if (status != 200 && status != 201 && status != 202)
+      co_return protocol_error("poll answered " + std::to_string(status));
+
+    attempt a;
+    a.retry_after = jobs::parse_retry_after(reply->header("Retry-After"), options_.max_retry_after);
+    if (status == 202 && reply->body.empty()) {
+      a.kind = outcome::no_news;
+      co_return a;
+    }
+    auto doc = parse_status_document(reply->body);
+    if (!doc) co_return protocol_error("poll answer is not a valid status document");
+    a.kind = outcome::status;
+    a.document = std::move(*doc);
+    co_return a;
+  }
+}
+
+boost::asio::awaitable<void> http_analyzer::cancel(std::string operation_url) {
+  // Best effort: an upstream without DELETE simply keeps working.
+  (void)co_await client_.send(make_call("DELETE", std::move(operation_url), {}));
+}
+
+}  // namespace jobrelay::upstream
