@@ -1,1 +1,35 @@
-int main() { return 0; }
+// jobrelay: parse the configuration, start the service, wait for a signal.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "jobrelay/app/application.hpp"
+#include "jobrelay/config.hpp"
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  auto loaded = jobrelay::load_startup_options(args, jobrelay::process_env());
+  if (auto* err = std::get_if<jobrelay::config_error>(&loaded)) {
+    std::fprintf(stderr, "jobrelay: %s\n(see --help)\n", err->message.c_str());
+    return 2;
+  }
+  auto& opts = std::get<jobrelay::startup_options>(loaded);
+  if (opts.help) {
+    std::fputs(jobrelay::usage_text().c_str(), stdout);
+    return 0;
+  }
+  try {
+    jobrelay::app::configure_logging(opts.cfg);
+    if (!opts.config_path.empty()) spdlog::info("configuration from {}", opts.config_path);
+    jobrelay::app::application app(std::move(opts.cfg));
+    app.handle_signals();
+    app.start();
+    app.wait();
+    spdlog::info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+}

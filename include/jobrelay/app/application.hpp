@@ -1,0 +1,42 @@
+// jobrelay assembled: config -> store, upstream client, analyzer adapter,
+// engine, client gate, routes, server, I/O threads, signals. main() and the
+// integration tests both run the service through this class.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "jobrelay/config.hpp"
+
+namespace jobrelay::app {
+
+class application {
+ public:
+  // Throws std::runtime_error with a clear message when the service cannot
+  // start (address in use, bad TLS CA file, ...): start-up failures only.
+  explicit application(config cfg);
+  ~application();
+  application(const application&) = delete;
+  application& operator=(const application&) = delete;
+
+  // Binds, starts the I/O threads and returns. The address is then known.
+  void start();
+  // Blocks until the service has stopped (after a signal or stop()).
+  void wait();
+  // Graceful: stop accepting, stop jobs, let in-flight requests finish.
+  void stop();
+  // Handles SIGTERM/SIGINT (first: graceful stop, second: at once).
+  void handle_signals();
+
+  std::string local_address() const;  // host:port actually bound
+  unsigned short local_port() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// spdlog set-up from log.level / log.format.
+void configure_logging(const config& cfg);
+
+}  // namespace jobrelay::app

@@ -1,0 +1,50 @@
+// The route table: {method, path pattern, handler}. Handlers are coroutines
+// that take the parsed request and return a response; they never see a
+// socket. Unknown paths get 404, known paths with another method 405 + Allow.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jobrelay/http/message.hpp"
+
+namespace jobrelay::http {
+
+struct request_context {
+  request& req;
+  boost::asio::ip::address peer;
+  std::string_view path;   // the target up to '?'
+  std::string_view query;  // after '?', empty when none
+  std::string_view param;  // the {param} segment of the matched pattern
+};
+
+using handler = std::function<boost::asio::awaitable<response>(request_context&)>;
+
+class router {
+ public:
+  // Pattern segments are literal or one "{name}" placeholder matching a
+  // single non-empty segment.
+  void add(verb method, std::string pattern, handler h);
+
+  boost::asio::awaitable<response> dispatch(request_context& ctx) const;
+
+  // Every pattern once, in the order added (the OpenAPI test reads these).
+  std::vector<std::string> patterns() const;
+
+ private:
+  struct route {
+    verb method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    handler h;
+  };
+  const route* match(std::string_view path, verb method, std::string_view& param,
+                     std::string& allow) const;
+  std::vector<route> routes_;
+};
+
+}  // namespace jobrelay::http

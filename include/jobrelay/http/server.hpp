@@ -1,0 +1,60 @@
+// The HTTP/1.1 server: an acceptor and one coroutine per connection on its
+// own strand. It owns the protocol rules that hold for every route: keep-alive,
+// the deadline for a whole request head (slowloris), the idle deadline, the
+// body limit (413), 411 for a POST without a length, 400 and close for
+// anything malformed (including ambiguous framing), max_connections, and a
+// 500 problem for a handler that throws.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "jobrelay/error.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace jobrelay::http {
+
+class router;
+
+struct server_options {
+  std::string listen = "0.0.0.0:8080";  // host:port or [v6]:port
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::size_t max_connections = 10000;
+  std::uint64_t max_body_bytes = 1048576;
+};
+
+class server {
+ public:
+  server(boost::asio::io_context& ioc, server_options options, const router& routes);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and listens; the error names what failed. Call once, before start().
+  result<void> listen();
+  void start();           // starts accepting
+  void stop_accepting();  // closes the listener; open connections go on
+
+  // Once draining, every response carries Connection: close.
+  void set_draining(bool draining);
+
+  std::string local_address() const;  // "127.0.0.1:8080" / "[::1]:8080"
+  unsigned short local_port() const;
+  std::size_t open_connections() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+// Parses "host:port" / "[v6]:port"; false when malformed.
+bool split_host_port(std::string_view text, std::string& host, unsigned short& port);
+
+}  // namespace jobrelay::http

@@ -1,0 +1,51 @@
+// Operations endpoints: never rate limited, never behind auth.
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "jobrelay/api/service.hpp"
+#include "jobrelay/jobs/engine.hpp"
+#include "jobrelay/store/results_store.hpp"
+#include "jobrelay/version.hpp"
+
+namespace jobrelay::api {
+namespace {
+
+http::response json_answer(http::status code, const nlohmann::json& body) {
+  http::response res{code, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = body.dump();
+  return res;
+}
+
+}  // namespace
+
+void add_ops_routes(http::router& r, service& s) {
+  r.add(http::verb::get, "/healthz", [](http::request_context&) -> boost::asio::awaitable<http::response> {
+    co_return json_answer(http::status::ok, {{"status", "ok"}});
+  });
+  r.add(http::verb::get, "/readyz", [&s](http::request_context&) -> boost::asio::awaitable<http::response> {
+    if (s.draining.load())
+      co_return json_answer(http::status::service_unavailable, {{"status", "draining"}});
+    co_return json_answer(http::status::ok, {{"status", "ready"}});
+  });
+  r.add(http::verb::get, "/stats", [&s](http::request_context&) -> boost::asio::awaitable<http::response> {
+    const auto st = s.store.stats();
+    const auto uptime = std::chrono::duration<double>(s.clk.now() - s.started_at).count();
+    co_return json_answer(
+        http::status::ok,
+        {{"version", std::string(version)},
+         {"uptime_seconds", uptime},
+         {"jobs",
+          {{"total", st.jobs},
+           {"queued", st.queued},
+           {"running", st.running},
+           {"succeeded", st.succeeded},
+           {"failed", st.failed},
+           {"active_pollers", s.engine.active()}}},
+         {"cache", {{"bytes", st.bytes}, {"expired", st.expired}, {"evicted", st.evicted}}},
+         {"upstream", {{"base_url", s.cfg.upstream.base_url}}}});
+  });
+}
+
+}  // namespace jobrelay::api

@@ -1,0 +1,66 @@
+#include "jobrelay/api/public_url.hpp"
+
+#include <cctype>
+
+namespace jobrelay::api {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view first_list_item(std::string_view s) { return trim(s.substr(0, s.find(','))); }
+
+bool is_valid_port(std::string_view p) {
+  if (p.empty() || p.size() > 5) return false;
+  unsigned v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  return v <= 65535;
+}
+
+}  // namespace
+
+bool is_valid_host(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  std::string_view name = host, port;
+  if (host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == host.npos) return false;
+    for (char c : host.substr(1, close - 1))
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    const auto rest = host.substr(close + 1);
+    if (rest.empty()) return close > 1;
+    return rest.front() == ':' && is_valid_port(rest.substr(1));
+  }
+  if (const auto colon = host.find(':'); colon != host.npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon + 1);
+    if (!is_valid_port(port)) return false;
+  }
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return false;
+  return true;
+}
+
+std::optional<std::string> public_base_url(const http::request& req, bool peer_is_trusted_proxy,
+                                           std::string_view configured_public_url) {
+  if (!configured_public_url.empty()) return std::string(configured_public_url);
+  std::string scheme = "http";
+  std::string_view host = trim(req[http::field::host]);
+  if (peer_is_trusted_proxy) {
+    const auto proto = first_list_item(req["X-Forwarded-Proto"]);
+    if (proto == "https" || proto == "http") scheme = std::string(proto);
+    const auto fwd_host = first_list_item(req["X-Forwarded-Host"]);
+    if (is_valid_host(fwd_host)) host = fwd_host;
+  }
+  if (!is_valid_host(host)) return std::nullopt;
+  return scheme + "://" + std::string(host);
+}
+
+}  // namespace jobrelay::api

@@ -1,0 +1,184 @@
+#include "jobrelay/app/application.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/service.hpp"
+#include "jobrelay/http/server.hpp"
+#include "jobrelay/jobs/engine.hpp"
+#include "jobrelay/store/memory_store.hpp"
+#include "jobrelay/upstream/http_analyzer.hpp"
+#include "jobrelay/upstream/http_client.hpp"
+
+namespace jobrelay::app {
+namespace asio = boost::asio;
+using namespace std::chrono;
+
+namespace {
+
+upstream::client_options client_options_from(const config& cfg) {
+  upstream::client_options o;
+  o.connect_timeout = milliseconds(cfg.upstream.connect_timeout_ms);
+  o.request_timeout = milliseconds(cfg.upstream.request_timeout_ms);
+  o.max_connections = cfg.upstream.max_connections;
+  o.max_response_bytes = cfg.upstream.max_response_bytes;
+  o.tls_verify = cfg.upstream.tls_verify;
+  o.tls_ca_file = cfg.upstream.tls_ca_file;
+  return o;
+}
+
+jobs::engine_options engine_options_from(const config& cfg) {
+  jobs::engine_options o;
+  o.poll_initial = milliseconds(cfg.polling.upstream_initial_ms);
+  o.poll_backoff = cfg.polling.upstream_backoff;
+  o.poll_max = milliseconds(cfg.polling.upstream_max_ms);
+  o.max_retries = cfg.upstream.max_retries;
+  o.retry_cap = milliseconds(cfg.polling.upstream_max_ms);
+  o.max_job_duration = seconds(cfg.jobs.max_job_duration_seconds);
+  return o;
+}
+
+}  // namespace
+
+struct application::impl {
+  explicit impl(config c)
+      : cfg(std::move(c)),
+        ioc(static_cast<int>(cfg.server.threads)),
+        store({cfg.limits.max_jobs, cfg.limits.max_cache_bytes, seconds(cfg.jobs.result_ttl_seconds)},
+              real_clock()),
+        client(ioc.get_executor(), client_options_from(cfg)),
+        analyzer(client, {cfg.upstream.base_url, cfg.upstream.submit_path, cfg.upstream.headers}),
+        engine(ioc.get_executor(), store, analyzer, engine_options_from(cfg), real_clock()),
+        gate(cfg, real_clock()),
+        svc{cfg, engine, store, gate, real_clock(), real_clock().now()},
+        routes(api::make_router(svc)),
+        server(ioc,
+               {cfg.server.listen, milliseconds(cfg.server.header_timeout_ms),
+                milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
+                cfg.limits.max_body_bytes},
+               routes),
+        signals(ioc),
+        sweeper(ioc) {}
+
+  config cfg;
+  asio::io_context ioc;
+  store::memory_store store;
+  upstream::http_client client;
+  upstream::http_analyzer analyzer;
+  jobs::engine engine;
+  api::client_gate gate;
+  api::service svc;
+  http::router routes;
+  http::server server;
+  asio::signal_set signals;
+  asio::steady_timer sweeper;
+  std::vector<std::thread> threads;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::atomic<bool> stopping{false};
+
+  void schedule_sweep() {
+    sweeper.expires_after(seconds(1));
+    sweeper.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      store.sweep_expired();
+      gate.sweep();
+      schedule_sweep();
+    });
+  }
+
+  // Graceful stop: refuse new work, stop job coroutines, give open requests
+  // up to drain_seconds, then end the I/O threads.
+  void begin_stop() {
+    if (stopping.exchange(true)) return;
+    svc.draining = true;
+    server.set_draining(true);
+    server.stop_accepting();
+    engine.stop();
+    sweeper.cancel();
+    asio::co_spawn(ioc, drain(), asio::detached);
+  }
+
+  asio::awaitable<void> drain() {
+    const auto deadline = steady_clock::now() + seconds(cfg.server.drain_seconds);
+    asio::steady_timer tick(ioc);
+    while (server.open_connections() > 0 && steady_clock::now() < deadline) {
+      tick.expires_after(milliseconds(20));
+      co_await tick.async_wait(asio::use_awaitable);
+    }
+    client.shutdown();
+    work.reset();
+    ioc.stop();
+  }
+};
+
+application::application(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+application::~application() {
+  if (!impl_->threads.empty()) {
+    impl_->ioc.stop();
+    for (auto& t : impl_->threads)
+      if (t.joinable()) t.join();
+  }
+}
+
+void application::start() {
+  if (auto r = impl_->server.listen(); !r)
+    throw std::runtime_error("cannot listen on " + impl_->cfg.server.listen + ": " +
+                             r.error().message());
+  impl_->server.start();
+  impl_->schedule_sweep();
+  impl_->work.emplace(impl_->ioc.get_executor());
+  for (unsigned i = 0; i < impl_->cfg.server.threads; ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  spdlog::info("jobrelay listening on {} (upstream {}, {} I/O threads)", local_address(),
+               impl_->cfg.upstream.base_url, impl_->cfg.server.threads);
+}
+
+void application::wait() {
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->threads.clear();
+}
+
+void application::stop() {
+  asio::post(impl_->ioc, [this] { impl_->begin_stop(); });
+}
+
+void application::handle_signals() {
+  impl_->signals.add(SIGTERM);
+  impl_->signals.add(SIGINT);
+  auto on_signal = [this](auto&& self, boost::system::error_code ec, int sig) -> void {
+    if (ec) return;
+    if (impl_->stopping) {
+      spdlog::warn("second signal {}: exiting at once", sig);
+      impl_->ioc.stop();
+      return;
+    }
+    spdlog::info("signal {}: draining (up to {} s)", sig, impl_->cfg.server.drain_seconds);
+    impl_->begin_stop();
+    impl_->signals.async_wait([this, self](boost::system::error_code e, int s) { self(self, e, s); });
+  };
+  impl_->signals.async_wait(
+      [this, on_signal](boost::system::error_code ec, int sig) { on_signal(on_signal, ec, sig); });
+}
+
+std::string application::local_address() const { return impl_->server.local_address(); }
+unsigned short application::local_port() const { return impl_->server.local_port(); }
+
+void configure_logging(const config& cfg) {
+  spdlog::set_level(spdlog::level::from_str(cfg.log.level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+}
+
+}  // namespace jobrelay::app

@@ -1,0 +1,86 @@
+#include "jobrelay/http/router.hpp"
+
+#include <algorithm>
+
+#include "jobrelay/http/problem.hpp"
+
+namespace jobrelay::http {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 1;  // paths start with '/'
+  while (start <= path.size()) {
+    const auto end = path.find('/', start);
+    out.push_back(path.substr(start, end == std::string_view::npos ? path.npos : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+bool is_placeholder(std::string_view s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+
+}  // namespace
+
+void router::add(verb method, std::string pattern, handler h) {
+  route r{method, pattern, {}, std::move(h)};
+  for (auto seg : split_path(pattern)) r.segments.emplace_back(seg);
+  routes_.push_back(std::move(r));
+}
+
+const router::route* router::match(std::string_view path, verb method, std::string_view& param,
+                                   std::string& allow) const {
+  const auto segments = split_path(path);
+  const route* found = nullptr;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segments.size()) continue;
+    std::string_view candidate;
+    bool ok = true;
+    for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+      if (is_placeholder(r.segments[i])) {
+        ok = !segments[i].empty();
+        candidate = segments[i];
+      } else {
+        ok = r.segments[i] == segments[i];
+      }
+    }
+    if (!ok) continue;
+    const auto name = to_string(r.method);
+    if (allow.find(name) == std::string::npos) {
+      if (!allow.empty()) allow += ", ";
+      allow.append(name.data(), name.size());
+    }
+    if (r.method == method && !found) {
+      found = &r;
+      param = candidate;
+    }
+  }
+  return found;
+}
+
+boost::asio::awaitable<response> router::dispatch(request_context& ctx) const {
+  std::string allow;
+  std::string_view param;
+  const route* r = match(ctx.path, ctx.req.method(), param, allow);
+  if (!r) {
+    if (allow.empty())
+      co_return problem_response(status::not_found, "not-found", "Not Found",
+                                 "no resource at this path");
+    auto res = problem_response(status::method_not_allowed, "method-not-allowed",
+                                "Method Not Allowed", "this resource allows " + allow);
+    res.set(field::allow, allow);
+    co_return res;
+  }
+  ctx.param = param;
+  co_return co_await r->h(ctx);
+}
+
+std::vector<std::string> router::patterns() const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_)
+    if (std::find(out.begin(), out.end(), r.pattern) == out.end()) out.push_back(r.pattern);
+  return out;
+}
+
+}  // namespace jobrelay::http

@@ -1,0 +1,287 @@
+#include "jobrelay/http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <charconv>
+
+#include "jobrelay/http/problem.hpp"
+#include "jobrelay/http/router.hpp"
+
+namespace jobrelay::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+bool split_host_port(std::string_view text, std::string& host, unsigned short& port) {
+  std::string_view h, p;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == text.npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == text.npos || text.find(':') != colon) return false;
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (h.empty() || p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535)
+    return false;
+  host = std::string(h);
+  port = static_cast<unsigned short>(value);
+  return true;
+}
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  impl(asio::io_context& ioc, server_options o, const router& r)
+      : ioc(ioc), options(std::move(o)), routes(r), acceptor(ioc) {}
+
+  asio::io_context& ioc;
+  server_options options;
+  const router& routes;
+  tcp::acceptor acceptor;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> draining{false};
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(tcp::socket socket);
+  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                  const asio::ip::address& peer);
+  void refuse(tcp::socket& socket);
+};
+
+namespace {
+
+// Writes a response and reports whether the connection may stay open.
+asio::awaitable<bool> write_response(beast::tcp_stream& stream, response& res, unsigned version,
+                                     bool keep_alive, std::chrono::milliseconds timeout) {
+  res.version(version);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream, res, nothrow);
+  co_return !ec && keep_alive;
+}
+
+response bad_request(std::string_view detail) {
+  return problem_response(status::bad_request, "malformed-request", "Bad Request", detail);
+}
+
+}  // namespace
+
+void server::impl::refuse(tcp::socket& socket) {
+  // Best effort, never blocking the accept loop: a fresh socket's send buffer
+  // always takes these few bytes.
+  static constexpr std::string_view reply =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: 133\r\n\r\n"
+      "{\"type\":\"urn:jobrelay:problem:too-many-connections\",\"title\":\"Service Unavailable\","
+      "\"status\":503,\"detail\":\"too many connections\"}";
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(reply), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+asio::awaitable<void> server::impl::accept_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    auto [ec, accepted] = co_await acceptor.async_accept(asio::make_strand(ioc), nothrow);
+    tcp::socket socket(std::move(accepted));  // keeps the strand as its executor
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      // EMFILE and friends: back off a little instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+      co_await pause.async_wait(nothrow);
+      continue;
+    }
+    if (connections.load() >= options.max_connections) {
+      refuse(socket);
+      continue;
+    }
+    ++connections;
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, session(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> server::impl::session(tcp::socket socket) {
+  auto self = shared_from_this();
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec).address();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  try {
+    while (co_await serve_one(stream, buffer, peer)) {
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("connection from {} ended: {}", peer.to_string(), e.what());
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+  --connections;
+}
+
+asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
+                                              beast::flat_buffer& buffer,
+                                              const asio::ip::address& peer) {
+  // Between requests the idle deadline applies; once a request's first byte
+  // is in, the whole head must arrive within header_timeout.
+  if (buffer.size() == 0) {
+    stream.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+    if (ec) co_return false;  // idle timeout, close or reset: nothing to answer
+    buffer.commit(n);
+  }
+
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(16 * 1024);
+  parser.body_limit(options.max_body_bytes);
+  stream.expires_after(options.header_timeout);
+  if (auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow); ec) {
+    if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
+        ec == asio::error::eof || ec == asio::error::connection_reset)
+      co_return false;  // a slow or vanished client gets no more of our time
+    response res = ec == bhttp::error::header_limit
+                       ? problem_response(status::request_header_fields_too_large,
+                                          "headers-too-large", "Request Header Fields Too Large",
+                                          "the request head exceeds 16 KiB")
+                       : bad_request("malformed HTTP request: " + ec.message());
+    co_await write_response(stream, res, 11, false, options.header_timeout);
+    co_return false;
+  }
+
+  const auto& head = parser.get();
+  const unsigned version = head.version();
+  const bool has_body_framing = parser.content_length().has_value() || parser.chunked();
+  const bool wants_body = head.method() == verb::post || head.method() == verb::put ||
+                          head.method() == verb::patch;
+  if (wants_body && !has_body_framing) {
+    auto res = problem_response(status::length_required, "length-required", "Length Required",
+                                "a request body needs Content-Length");
+    co_await write_response(stream, res, version, false, options.header_timeout);
+    co_return false;
+  }
+  if (parser.content_length() && *parser.content_length() > options.max_body_bytes) {
+    auto res = problem_response(status::payload_too_large, "body-too-large", "Content Too Large",
+                                "the body exceeds " + std::to_string(options.max_body_bytes) +
+                                    " bytes");
+    co_await write_response(stream, res, version, false, options.header_timeout);
+    co_return false;
+  }
+  if (!parser.is_done()) {
+    if (head[field::expect] == "100-continue") {
+      bhttp::response<bhttp::empty_body> cont{status::continue_, version};
+      stream.expires_after(options.header_timeout);
+      if (auto [ec, n] = co_await bhttp::async_write(stream, cont, nothrow); ec) co_return false;
+    }
+    stream.expires_after(options.header_timeout);
+    if (auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow); ec) {
+      if (ec == beast::error::timeout || ec == asio::error::eof ||
+          ec == asio::error::connection_reset || ec == bhttp::error::partial_message)
+        co_return false;
+      response res = ec == bhttp::error::body_limit
+                         ? problem_response(status::payload_too_large, "body-too-large",
+                                            "Content Too Large",
+                                            "the body exceeds " +
+                                                std::to_string(options.max_body_bytes) + " bytes")
+                         : bad_request("malformed HTTP body: " + ec.message());
+      co_await write_response(stream, res, version, false, options.header_timeout);
+      co_return false;
+    }
+  }
+
+  request req = parser.release();
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto qmark = target.find('?');
+  request_context ctx{req, peer, target.substr(0, qmark),
+                      qmark == target.npos ? std::string_view{} : target.substr(qmark + 1), {}};
+  response res;
+  if (ctx.path.empty() || ctx.path.front() != '/') {
+    res = bad_request("the request target must be an absolute path");
+  } else {
+    try {
+      res = co_await routes.dispatch(ctx);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} {} threw: {}", std::string(to_string(req.method())),
+                    std::string(ctx.path), e.what());
+      res = problem_response(status::internal_server_error, "internal-error",
+                             "Internal Server Error", "the server failed to handle the request");
+    }
+  }
+  const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
+  co_return co_await write_response(stream, res, version, keep_alive, options.idle_timeout);
+}
+
+server::server(asio::io_context& ioc, server_options options, const router& routes)
+    : impl_(std::make_shared<impl>(ioc, std::move(options), routes)) {}
+
+server::~server() { stop_accepting(); }
+
+result<void> server::listen() {
+  std::string host;
+  unsigned short port = 0;
+  if (!split_host_port(impl_->options.listen, host, port))
+    return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return ec;
+  const tcp::endpoint endpoint(address, port);
+  auto& a = impl_->acceptor;
+  if (a.open(endpoint.protocol(), ec); ec) return ec;
+  a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (a.bind(endpoint, ec); ec) return ec;
+  if (a.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
+  return {};
+}
+
+void server::start() {
+  asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
+}
+
+void server::stop_accepting() {
+  boost::system::error_code ec;
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  (void)ec;
+}
+
+void server::set_draining(bool draining) { impl_->draining = draining; }
+
+std::string server::local_address() const {
+  boost::system::error_code ec;
+  const auto ep = impl_->acceptor.local_endpoint(ec);
+  if (ec) return {};
+  const auto host = ep.address().to_string();
+  return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+unsigned short server::local_port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+std::size_t server::open_connections() const { return impl_->connections.load(); }
+
+}  // namespace jobrelay::http

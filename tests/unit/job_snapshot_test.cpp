@@ -1,0 +1,69 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "jobrelay/jobs/job_snapshot.hpp"
+
+using namespace jobrelay;
+using namespace jobrelay::jobs;
+using namespace std::chrono;
+
+namespace {
+job_state running_state(system_time created) {
+  job_state s;
+  s.id = "j_AAAAAAAAAAAAAAAAAAAAAA";
+  s.status = job_status::running;
+  s.created_at = s.updated_at = created;
+  s.version = 3;
+  return s;
+}
+}  // namespace
+
+TEST(JobSnapshot, DocumentHasTheApiShapeAndElapsedMovesWithTime) {
+  const system_time t0{seconds(1'800'000'000)};
+  auto s = running_state(t0);
+  s.progress = 0.42;
+  s.eta_seconds = 7;
+  job_snapshot snap(s);
+  auto doc = nlohmann::json::parse(snap.document(t0 + milliseconds(5120)));
+  EXPECT_EQ(doc["id"], s.id);
+  EXPECT_EQ(doc["status"], "running");
+  EXPECT_EQ(doc["created_at"], "2027-01-15T08:00:00.000Z");
+  EXPECT_DOUBLE_EQ(doc["elapsed_seconds"].get<double>(), 5.12);
+  EXPECT_DOUBLE_EQ(doc["progress"].get<double>(), 0.42);
+  EXPECT_EQ(doc["eta_seconds"], 7);
+  EXPECT_FALSE(doc.contains("result"));
+  EXPECT_FALSE(doc.contains("error"));
+  EXPECT_EQ(doc["links"]["self"], "/results/" + s.id);
+  EXPECT_EQ(doc["links"]["events"], "/results/" + s.id + "/events");
+  auto later = nlohmann::json::parse(snap.document(t0 + seconds(9)));
+  EXPECT_DOUBLE_EQ(later["elapsed_seconds"].get<double>(), 9.0);
+  EXPECT_EQ(snap.etag(), "\"3\"");
+}
+
+TEST(JobSnapshot, TerminalDocumentFreezesElapsedAndCarriesResultUnchanged) {
+  const system_time t0{seconds(1'800'000'000)};
+  auto s = running_state(t0);
+  s.status = job_status::succeeded;
+  s.finished_at = t0 + seconds(4);
+  s.result_json = R"({"pages":[1,2],"text":"h\u00e9"})";
+  job_snapshot snap(s);
+  auto doc = nlohmann::json::parse(snap.document(t0 + hours(1), /*reused=*/true));
+  EXPECT_DOUBLE_EQ(doc["elapsed_seconds"].get<double>(), 4.0);
+  EXPECT_EQ(doc["result"], nlohmann::json::parse(s.result_json));
+  EXPECT_EQ(doc["reused"], true);
+  auto without = nlohmann::json::parse(snap.document(t0, std::nullopt, /*with_result=*/false));
+  EXPECT_FALSE(without.contains("result"));
+}
+
+TEST(JobSnapshot, FailedDocumentCarriesErrorWithUpstreamObject) {
+  const system_time t0{seconds(1'800'000'000)};
+  auto s = running_state(t0);
+  s.status = job_status::failed;
+  s.finished_at = t0;
+  s.error = job_error{"upstream_failed", "bad \"pdf\"", R"({"code":"X"})"};
+  auto doc = nlohmann::json::parse(job_snapshot(s).document(t0));
+  EXPECT_EQ(doc["error"]["code"], "upstream_failed");
+  EXPECT_EQ(doc["error"]["message"], "bad \"pdf\"");
+  EXPECT_EQ(doc["error"]["upstream"]["code"], "X");
+}

@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include "jobrelay/store/memory_store.hpp"
+
+using namespace jobrelay;
+using namespace jobrelay::jobs;
+using namespace jobrelay::store;
+using namespace std::chrono;
+
+namespace {
+
+snapshot_ptr make_job(std::string id, job_status status, std::uint64_t version = 1,
+                      std::size_t result_bytes = 0) {
+  job_state s;
+  s.id = std::move(id);
+  s.status = status;
+  s.version = version;
+  if (status == job_status::succeeded) s.result_json = "\"" + std::string(result_bytes, 'x') + "\"";
+  return std::make_shared<const job_snapshot>(s);
+}
+
+class MemoryStore : public ::testing::Test {
+ protected:
+  manual_clock clock;
+  memory_store store{{/*max_jobs=*/3, /*max_cache_bytes=*/1 << 30, seconds(60)}, clock};
+};
+
+}  // namespace
+
+TEST_F(MemoryStore, FindReturnsWhatWasStoredAndReadingDoesNotDelete) {
+  ASSERT_TRUE(store.insert_now(make_job("a", job_status::queued)));
+  for (int i = 0; i < 3; ++i) {
+    auto found = store.find_now("a");
+    ASSERT_TRUE(found);
+    EXPECT_EQ((*found)->id(), "a");
+  }
+  EXPECT_EQ(store.find_now("b").error(), errc::job_not_found);
+}
+
+TEST_F(MemoryStore, MaxJobsRefusesNewJobs) {
+  ASSERT_TRUE(store.insert_now(make_job("a", job_status::queued)));
+  ASSERT_TRUE(store.insert_now(make_job("b", job_status::queued)));
+  ASSERT_TRUE(store.insert_now(make_job("c", job_status::queued)));
+  EXPECT_EQ(store.insert_now(make_job("d", job_status::queued)).error(), errc::store_full);
+  ASSERT_TRUE(store.erase_now("a"));
+  EXPECT_TRUE(store.insert_now(make_job("d", job_status::queued)));
+}
+
+TEST_F(MemoryStore, TerminalJobsExpireAfterTheirTtlAndRunningOnesDoNot) {
+  ASSERT_TRUE(store.insert_now(make_job("run", job_status::running)));
+  ASSERT_TRUE(store.insert_now(make_job("done", job_status::queued)));
+  ASSERT_TRUE(store.update_now(make_job("done", job_status::succeeded, 2)));
+  clock.advance(seconds(59));
+  EXPECT_TRUE(store.find_now("done"));
+  clock.advance(seconds(1));
+  EXPECT_EQ(store.find_now("done").error(), errc::job_not_found);  // before any sweep
+  EXPECT_EQ(store.sweep_expired(), 1u);
+  EXPECT_EQ(store.stats().jobs, 1u);
+  EXPECT_EQ(store.stats().expired, 1u);
+  clock.advance(hours(10));
+  EXPECT_TRUE(store.find_now("run"));
+}
+
+TEST_F(MemoryStore, UpdatesOnlyMoveForwardAndUnknownJobsAreReported) {
+  ASSERT_TRUE(store.insert_now(make_job("a", job_status::queued, 1)));
+  ASSERT_TRUE(store.update_now(make_job("a", job_status::running, 3)));
+  ASSERT_TRUE(store.update_now(make_job("a", job_status::queued, 2)));  // stale: ignored
+  EXPECT_EQ((*store.find_now("a"))->status(), job_status::running);
+  EXPECT_EQ(store.update_now(make_job("zzz", job_status::running, 2)).error(), errc::job_not_found);
+}
+
+TEST_F(MemoryStore, StatsCountJobsByStatus) {
+  ASSERT_TRUE(store.insert_now(make_job("a", job_status::queued)));
+  ASSERT_TRUE(store.insert_now(make_job("b", job_status::queued)));
+  ASSERT_TRUE(store.update_now(make_job("b", job_status::failed, 2)));
+  const auto st = store.stats();
+  EXPECT_EQ(st.jobs, 2u);
+  EXPECT_EQ(st.queued, 1u);
+  EXPECT_EQ(st.failed, 1u);
+  EXPECT_GT(st.bytes, 0u);
+}
+
+TEST(MemoryStoreBudget, OverTheByteBudgetTheOldestTerminalResultsGoFirst) {
+  manual_clock clock;
+  const auto one = make_job("probe", job_status::succeeded, 1, 10000)->byte_size();
+  memory_store store({100, 2 * one + one / 2, seconds(3600)}, clock);
+  ASSERT_TRUE(store.insert_now(make_job("running", job_status::running)));
+  for (auto id : {"t1", "t2", "t3"}) {
+    ASSERT_TRUE(store.insert_now(make_job(id, job_status::running)));
+    clock.advance(seconds(1));
+    ASSERT_TRUE(store.update_now(make_job(id, job_status::succeeded, 2, 10000)));
+  }
+  EXPECT_FALSE(store.find_now("t1"));  // oldest terminal evicted
+  EXPECT_TRUE(store.find_now("t2"));
+  EXPECT_TRUE(store.find_now("t3"));
+  EXPECT_TRUE(store.find_now("running"));  // running jobs are never evicted
+  EXPECT_EQ(store.stats().evicted, 1u);
+  EXPECT_LE(store.stats().bytes, 2 * one + one / 2);
+}

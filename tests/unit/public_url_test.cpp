@@ -1,0 +1,40 @@
+#include <gtest/gtest.h>
+
+#include "jobrelay/api/public_url.hpp"
+
+using namespace jobrelay;
+using namespace jobrelay::api;
+
+namespace {
+http::request with_headers(std::initializer_list<std::pair<const char*, const char*>> headers) {
+  http::request req{http::verb::post, "/analyze", 11};
+  for (auto& [k, v] : headers) req.set(k, v);
+  return req;
+}
+}  // namespace
+
+TEST(PublicUrl, ConfiguredPublicUrlWins) {
+  auto req = with_headers({{"Host", "evil.example"}});
+  EXPECT_EQ(public_base_url(req, false, "https://api.example.com"), "https://api.example.com");
+}
+
+TEST(PublicUrl, FromHostAndForwardedHeadersOnlyFromTrustedProxies) {
+  auto req = with_headers({{"Host", "internal:8080"},
+                           {"X-Forwarded-Proto", "https"},
+                           {"X-Forwarded-Host", "api.example.com"}});
+  EXPECT_EQ(public_base_url(req, false, ""), "http://internal:8080");
+  EXPECT_EQ(public_base_url(req, true, ""), "https://api.example.com");
+}
+
+TEST(PublicUrl, JunkInHostOrForwardedHeadersNeverReachesTheUrl) {
+  EXPECT_EQ(public_base_url(with_headers({}), false, ""), std::nullopt);
+  EXPECT_EQ(public_base_url(with_headers({{"Host", "a b"}}), false, ""), std::nullopt);
+  EXPECT_EQ(public_base_url(with_headers({{"Host", "x/y"}}), false, ""), std::nullopt);
+  EXPECT_EQ(public_base_url(with_headers({{"Host", "user@x"}}), false, ""), std::nullopt);
+  EXPECT_EQ(public_base_url(with_headers({{"Host", "x:99999"}}), false, ""), std::nullopt);
+  auto req = with_headers({{"Host", "good:1"},
+                           {"X-Forwarded-Proto", "javascript"},
+                           {"X-Forwarded-Host", "evil\r\nSet-Cookie: x"}});
+  EXPECT_EQ(public_base_url(req, true, ""), "http://good:1");
+  EXPECT_EQ(public_base_url(with_headers({{"Host", "[::1]:8080"}}), false, ""), "http://[::1]:8080");
+}

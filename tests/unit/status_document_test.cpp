@@ -1,0 +1,51 @@
+#include <gtest/gtest.h>
+
+#include "jobrelay/upstream/status_document.hpp"
+
+using namespace jobrelay;
+using namespace jobrelay::upstream;
+
+TEST(UpstreamStatus, EveryAliasCaseInsensitively) {
+  for (auto s : {"notStarted", "NOTSTARTED", "queued", "Pending"})
+    EXPECT_EQ(parse_upstream_status(s), upstream_status::not_started) << s;
+  for (auto s : {"running", "inProgress", "INPROGRESS", "started", "Processing"})
+    EXPECT_EQ(parse_upstream_status(s), upstream_status::running) << s;
+  for (auto s : {"succeeded", "Completed", "SUCCESS"})
+    EXPECT_EQ(parse_upstream_status(s), upstream_status::succeeded) << s;
+  for (auto s : {"failed", "Failure", "ERROR"})
+    EXPECT_EQ(parse_upstream_status(s), upstream_status::failed) << s;
+  for (auto s : {"canceled", "Cancelled"})
+    EXPECT_EQ(parse_upstream_status(s), upstream_status::canceled) << s;
+  for (auto s : {"", "done", "runningg", "succeeded "})
+    EXPECT_EQ(parse_upstream_status(s), std::nullopt) << s;
+}
+
+TEST(StatusDocument, ParsesProgressResultAndError) {
+  auto doc = parse_status_document(R"({"status":"running","percentCompleted":42})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, upstream_status::running);
+  EXPECT_DOUBLE_EQ(*doc->progress, 0.42);
+
+  doc = parse_status_document(R"({"status":"Succeeded","result":{"a":[1,2]}})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->result_json, R"({"a":[1,2]})");
+
+  doc = parse_status_document(R"({"status":"failed","error":{"code":"E","message":"boom"}})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->error_message, "boom");
+  EXPECT_EQ(doc->error_json, R"({"code":"E","message":"boom"})");
+
+  doc = parse_status_document(R"({"status":"running","percentCompleted":250})");
+  ASSERT_TRUE(doc);
+  EXPECT_DOUBLE_EQ(*doc->progress, 1.0);
+}
+
+TEST(StatusDocument, NonsenseIsAProtocolError) {
+  for (auto body : {"", "not json", "[]", R"({"state":"running"})", R"({"status":7})",
+                    R"({"status":"weird"})", "<html>502</html>"}) {
+    auto doc = parse_status_document(body);
+    ASSERT_FALSE(doc) << body;
+    EXPECT_EQ(doc.error(), errc::upstream_protocol);
+  }
+  EXPECT_FALSE(parse_status_document(std::string(100000, '[')));
+}
