@@ -44,6 +44,8 @@ jobs::engine_options engine_options_from(const config& cfg) {
   o.poll_backoff = cfg.polling.upstream_backoff;
   o.poll_max = milliseconds(cfg.polling.upstream_max_ms);
   o.max_retries = cfg.upstream.max_retries;
+  // Transient retries start at 250 ms, or sooner when polls are configured faster.
+  o.retry_base = std::min(milliseconds(250), milliseconds(cfg.polling.upstream_initial_ms));
   o.retry_cap = milliseconds(cfg.polling.upstream_max_ms);
   o.max_job_duration = seconds(cfg.jobs.max_job_duration_seconds);
   return o;

@@ -1,0 +1,176 @@
+// Every kind of bad client input gets a clear answer, the connection is not
+// left hanging, and the service keeps serving others.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "service_fixture.hpp"
+
+using namespace jobrelay;
+using namespace jobrelay::testing;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+class HttpInput : public ::testing::Test {
+ protected:
+  static config make_config(const std::string& upstream) {
+    auto cfg = test_config(upstream);
+    cfg.limits.max_body_bytes = 1024;
+    cfg.server.header_timeout_ms = 300;
+    cfg.server.idle_timeout_ms = 500;
+    return cfg;
+  }
+  running_mock mock{{}};
+  running_service svc{make_config(mock.base_url())};
+
+  void expect_problem(const reply& r, unsigned status, const std::string& type) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.header("Content-Type"), "application/problem+json");
+    auto p = json::parse(r.body);
+    EXPECT_EQ(p["status"], status);
+    EXPECT_EQ(p["type"], "urn:jobrelay:problem:" + type);
+    EXPECT_FALSE(p["title"].get<std::string>().empty());
+    EXPECT_FALSE(p["detail"].get<std::string>().empty());
+  }
+  void expect_still_serving() {
+    auto ok = http_post(svc.port(), "/analyze", R"({"still":"ok"})");
+    EXPECT_EQ(ok.status, 202u) << ok.body;
+  }
+  static unsigned status_of(const std::string& raw) {
+    if (raw.size() < 12 || raw.rfind("HTTP/1.", 0) != 0) return 0;
+    return static_cast<unsigned>(std::stoi(raw.substr(9, 3)));
+  }
+};
+
+}  // namespace
+
+TEST_F(HttpInput, MalformedJsonIs400Problem) {
+  expect_problem(http_post(svc.port(), "/analyze", "{not json"), 400, "invalid-body");
+  expect_problem(http_post(svc.port(), "/analyze", ""), 400, "invalid-body");
+  expect_still_serving();
+}
+
+TEST_F(HttpInput, JsonThatIsNotAnObjectIs400) {
+  for (auto body : {"[]", "42", "\"s\"", "null"})
+    expect_problem(http_post(svc.port(), "/analyze", body), 400, "invalid-body");
+}
+
+TEST_F(HttpInput, DeeplyNestedJsonIs400WithoutCrashing) {
+  // Bigger than the body limit would be 413, so nest within it.
+  expect_problem(http_post(svc.port(), "/analyze", std::string(1000, '[')), 400, "invalid-body");
+  expect_still_serving();
+}
+
+TEST_F(HttpInput, WrongContentTypeIs415) {
+  expect_problem(http_post(svc.port(), "/analyze", "{}", {{"Content-Type", "text/plain"}}), 415,
+                 "unsupported-media-type");
+  expect_problem(http_post(svc.port(), "/analyze", "{}", {}), 415, "unsupported-media-type");
+  EXPECT_EQ(http_post(svc.port(), "/analyze", "{}",
+                      {{"Content-Type", "Application/JSON; charset=utf-8"}})
+                .status,
+            202u);
+}
+
+TEST_F(HttpInput, BodyOverTheLimitIs413AndTheConnectionCloses) {
+  expect_problem(http_post(svc.port(), "/analyze", "{\"a\":\"" + std::string(2000, 'x') + "\"}"),
+                 413, "body-too-large");
+  // Chunked bodies are bounded too.
+  std::string chunked =
+      "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(0x800, 'a') + "\r\n0\r\n\r\n";
+  auto raw = raw_exchange(svc.port(), chunked);
+  EXPECT_EQ(status_of(raw), 413u) << raw.substr(0, 200);
+  expect_still_serving();
+}
+
+TEST_F(HttpInput, PostWithoutLengthIs411) {
+  auto raw = raw_exchange(svc.port(),
+                          "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 411u) << raw;
+  EXPECT_NE(raw.find("application/problem+json"), std::string::npos);
+}
+
+TEST_F(HttpInput, GarbageIs400AndTheConnectionIsClosed) {
+  auto raw = raw_exchange(svc.port(), "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u) << raw;
+  raw = raw_exchange(svc.port(), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+  EXPECT_EQ(status_of(raw), 400u) << raw;
+  expect_still_serving();
+}
+
+TEST_F(HttpInput, SmugglingShapesAreRefused) {
+  // Content-Length together with Transfer-Encoding.
+  auto raw = raw_exchange(svc.port(),
+                          "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u) << raw;
+  EXPECT_EQ(raw.find("HTTP/1.1 200"), std::string::npos) << "a smuggled request was served";
+  // Two different Content-Length values.
+  raw = raw_exchange(svc.port(),
+                     "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 2\r\nContent-Length: 10\r\n\r\n{}");
+  EXPECT_EQ(status_of(raw), 400u) << raw;
+  // Transfer-Encoding that is not chunked-last.
+  raw = raw_exchange(svc.port(),
+                     "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked, identity\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u) << raw;
+  expect_still_serving();
+}
+
+TEST_F(HttpInput, AHeadThatNeverEndsIsCutAtTheHeaderDeadline) {
+  http_connection slow(svc.port(), 5s);
+  // Starts a request and then trickles nothing more: the head deadline
+  // (300 ms here) closes the connection, not the idle one.
+  auto got = slow.raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  EXPECT_EQ(got.find("200"), std::string::npos);
+  expect_still_serving();
+}
+
+TEST_F(HttpInput, IdleKeepAliveConnectionsAreClosed) {
+  http_connection c(svc.port());
+  http::request req{http::verb::get, "/healthz", 11};
+  EXPECT_EQ(c.send(req).status, 200u);
+  EXPECT_EQ(c.send(req).status, 200u);  // keep-alive: same connection
+  EXPECT_TRUE(c.closed_by_peer(3s));
+}
+
+TEST_F(HttpInput, JunkHostIs400) {
+  expect_problem(http_post(svc.port(), "/analyze", "{}",
+                           {{"Content-Type", "application/json"}, {"Host", "evil host/x"}}),
+                 400, "invalid-host");
+}
+
+TEST_F(HttpInput, SpoofedForwardedHeadersFromAnUntrustedPeerAreIgnored) {
+  auto r = http_post(svc.port(), "/analyze", "{}",
+                     {{"Content-Type", "application/json"},
+                      {"Host", "real:1"},
+                      {"X-Forwarded-Host", "evil.example"},
+                      {"X-Forwarded-Proto", "https"}});
+  ASSERT_EQ(r.status, 202u);
+  EXPECT_EQ(r.header("Location").rfind("http://real:1/results/", 0), 0u) << r.header("Location");
+}
+
+TEST_F(HttpInput, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
+  expect_problem(http_get(svc.port(), "/nothing-here"), 404, "not-found");
+  auto r = http_get(svc.port(), "/analyze");
+  expect_problem(r, 405, "method-not-allowed");
+  EXPECT_EQ(r.header("Allow"), "POST");
+}
+
+TEST(HttpLimits, ConnectionsBeyondMaxConnectionsAreRefused) {
+  running_mock mock({});
+  auto cfg = test_config(mock.base_url());
+  cfg.server.max_connections = 2;
+  running_service svc(cfg);
+  http_connection a(svc.port()), b(svc.port());
+  http::request req{http::verb::get, "/healthz", 11};
+  EXPECT_EQ(a.send(req).status, 200u);
+  EXPECT_EQ(b.send(req).status, 200u);
+  auto refused = raw_exchange(svc.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(refused.find("503"), std::string::npos) << refused;
+  EXPECT_EQ(a.send(req).status, 200u);  // the open ones are unaffected
+}
