@@ -84,6 +84,11 @@ response bad_request(std::string_view detail) {
   return problem_response(status::bad_request, "malformed-request", "Bad Request", detail);
 }
 
+response body_too_large(std::uint64_t limit) {
+  return problem_response(status::payload_too_large, "body-too-large", "Content Too Large",
+                          "the body exceeds " + std::to_string(limit) + " bytes");
+}
+
 }  // namespace
 
 void server::impl::refuse(tcp::socket& socket) {
@@ -161,30 +166,33 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
         ec == asio::error::eof || ec == asio::error::connection_reset)
       co_return false;  // a slow or vanished client gets no more of our time
+    // Beast checks a declared Content-Length against the body limit as soon
+    // as the head is parsed, so an oversized body is refused unread.
     response res = ec == bhttp::error::header_limit
                        ? problem_response(status::request_header_fields_too_large,
                                           "headers-too-large", "Request Header Fields Too Large",
                                           "the request head exceeds 16 KiB")
-                       : bad_request("malformed HTTP request: " + ec.message());
+                   : ec == bhttp::error::body_limit ? body_too_large(options.max_body_bytes)
+                                                    : bad_request("malformed HTTP request: " + ec.message());
     co_await write_response(stream, res, 11, false, options.header_timeout);
     co_return false;
   }
 
   const auto& head = parser.get();
   const unsigned version = head.version();
+  // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
+  // cannot be framed; guessing is how requests get smuggled.
+  if (head.count(field::transfer_encoding) > 0 && !parser.chunked()) {
+    auto res = bad_request("Transfer-Encoding must end with chunked");
+    co_await write_response(stream, res, version, false, options.header_timeout);
+    co_return false;
+  }
   const bool has_body_framing = parser.content_length().has_value() || parser.chunked();
   const bool wants_body = head.method() == verb::post || head.method() == verb::put ||
                           head.method() == verb::patch;
   if (wants_body && !has_body_framing) {
     auto res = problem_response(status::length_required, "length-required", "Length Required",
                                 "a request body needs Content-Length");
-    co_await write_response(stream, res, version, false, options.header_timeout);
-    co_return false;
-  }
-  if (parser.content_length() && *parser.content_length() > options.max_body_bytes) {
-    auto res = problem_response(status::payload_too_large, "body-too-large", "Content Too Large",
-                                "the body exceeds " + std::to_string(options.max_body_bytes) +
-                                    " bytes");
     co_await write_response(stream, res, version, false, options.header_timeout);
     co_return false;
   }
@@ -200,10 +208,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
           ec == asio::error::connection_reset || ec == bhttp::error::partial_message)
         co_return false;
       response res = ec == bhttp::error::body_limit
-                         ? problem_response(status::payload_too_large, "body-too-large",
-                                            "Content Too Large",
-                                            "the body exceeds " +
-                                                std::to_string(options.max_body_bytes) + " bytes")
+                         ? body_too_large(options.max_body_bytes)
                          : bad_request("malformed HTTP body: " + ec.message());
       co_await write_response(stream, res, version, false, options.header_timeout);
       co_return false;
