@@ -1,0 +1,316 @@
+// The job engine against an upstream that does every legal and illegal thing
+// API.md's "Upstream protocol" names: one test per behaviour, asserting on
+// what a polling client sees.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+#include "fake_upstream.hpp"
+#include "service_fixture.hpp"
+#include "test_tls.hpp"
+
+using namespace jobrelay;
+using namespace jobrelay::testing;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::pair<std::string, std::string>> op_location = {
+    {"Operation-Location", "/ops/1"}};
+
+fake_action accepted() { return fake_action::json(202, "", op_location); }
+
+// Submit -> 202 + relative Operation-Location; polls answered by `poll`.
+fake_upstream::handler lro(std::function<fake_action(int poll_number)> poll) {
+  auto polls = std::make_shared<std::atomic<int>>(0);
+  return [poll, polls](const fake_request& r) {
+    if (r.method == "POST") return accepted();
+    return poll(++*polls);
+  };
+}
+
+struct Harness {
+  explicit Harness(fake_upstream::handler h, std::function<void(config&)> tweak = {})
+      : upstream(std::move(h)), svc(make(upstream.base_url(), tweak)) {}
+  static config make(const std::string& base, const std::function<void(config&)>& tweak) {
+    auto cfg = test_config(base);
+    if (tweak) tweak(cfg);
+    return cfg;
+  }
+  std::string submit(const std::string& body = R"({"doc":"x"})") {
+    auto r = http_post(svc.port(), "/analyze", body);
+    EXPECT_EQ(r.status, 202u) << r.body;
+    return json::parse(r.body)["id"];
+  }
+  json finish(const std::string& id, unsigned expected_status) {
+    auto r = svc.wait_until_terminal(id);
+    EXPECT_EQ(r.status, expected_status) << r.body;
+    return json::parse(r.body);
+  }
+  fake_upstream upstream;
+  running_service svc;
+};
+
+}  // namespace
+
+TEST(UpstreamProtocol, RelativeOperationLocationIsPolledUntilSucceeded) {
+  Harness h(lro([](int n) {
+    if (n < 3) return fake_action::json(200, R"({"status":"running","percentCompleted":30})");
+    return fake_action::json(200, R"({"status":"succeeded","result":{"pages":3}})");
+  }));
+  auto doc = h.finish(h.submit(), 200);
+  EXPECT_EQ(doc["result"]["pages"], 3);
+  EXPECT_EQ(h.upstream.count("POST", "/analyze"), 1u);
+  EXPECT_EQ(h.upstream.count("GET", "/ops/1"), 3u);
+  auto submit = h.upstream.requests().front();
+  EXPECT_EQ(submit.body, R"({"doc":"x"})");  // the client's bytes, unchanged
+  EXPECT_EQ(submit.header("Content-Type"), "application/json");
+}
+
+TEST(UpstreamProtocol, LocationHeaderAndAbsoluteUrlsAreAccepted) {
+  std::string base;
+  fake_upstream up([&](const fake_request& r) {
+    if (r.method == "POST") return fake_action::json(201, "", {{"Location", base + "/abs/9"}});
+    return fake_action::json(200, R"({"status":"Completed","result":1})");
+  });
+  base = up.base_url();
+  running_service svc(test_config(up.base_url()));
+  auto posted = http_post(svc.port(), "/analyze", "{}");
+  auto done = svc.wait_until_terminal(json::parse(posted.body)["id"]);
+  EXPECT_EQ(done.status, 200u) << done.body;
+  EXPECT_EQ(up.count("GET", "/abs/9"), 1u);
+}
+
+TEST(UpstreamProtocol, ImmediateFinalAnswerToTheSubmit) {
+  Harness h([](const fake_request&) {
+    return fake_action::json(200, R"({"status":"succeeded","result":{"fast":true}})");
+  });
+  auto doc = h.finish(h.submit(), 200);
+  EXPECT_EQ(doc["result"]["fast"], true);
+  EXPECT_EQ(h.upstream.count("GET"), 0u);
+}
+
+TEST(UpstreamProtocol, EveryStatusAliasCaseInsensitively) {
+  for (auto [alias, expected] : std::vector<std::pair<std::string, unsigned>>{
+           {"SUCCESS", 200}, {"completed", 200}, {"Failure", 500}, {"error", 500},
+           {"Cancelled", 500}, {"canceled", 500}}) {
+    Harness h(lro([alias](int n) {
+      if (n == 1) return fake_action::json(200, R"({"status":"inProgress"})");
+      if (n == 2) return fake_action::json(200, R"({"status":"PROCESSING"})");
+      return fake_action::json(200, R"({"status":")" + alias + R"("})");
+    }));
+    auto doc = h.finish(h.submit(), expected);
+    if (expected == 500) EXPECT_EQ(doc["error"]["code"], "upstream_failed") << alias;
+  }
+}
+
+TEST(UpstreamProtocol, TransientFailuresAreRetriedThenTheJobSucceeds) {
+  Harness h(lro([](int n) {
+    if (n == 1) return fake_action::json(503, "busy");
+    if (n == 2) return fake_action::json(429, "", {{"Retry-After", "0"}});
+    if (n == 3) return fake_action::close();
+    return fake_action::json(200, R"({"status":"succeeded","result":null})");
+  }));
+  h.finish(h.submit(), 200);
+  EXPECT_EQ(h.upstream.count("GET"), 4u);
+}
+
+TEST(UpstreamProtocol, TransientFailuresBeyondTheBudgetAreUpstreamUnreachable) {
+  Harness h(lro([](int) { return fake_action::json(502, "bad gateway"); }),
+            [](config& c) { c.upstream.max_retries = 2; });
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["code"], "upstream_unreachable");
+  EXPECT_EQ(h.upstream.count("GET"), 3u);  // max_retries + 1 attempts
+}
+
+TEST(UpstreamProtocol, UpstreamThatIsDownIsUnreachable) {
+  unsigned short dead_port;
+  {
+    fake_upstream gone([](const fake_request&) { return fake_action::close(); });
+    dead_port = gone.port();
+  }
+  auto cfg = test_config("http://127.0.0.1:" + std::to_string(dead_port));
+  running_service svc(cfg);
+  auto posted = http_post(svc.port(), "/analyze", "{}");
+  ASSERT_EQ(posted.status, 202u);  // accepted before the upstream is contacted
+  auto done = svc.wait_until_terminal(json::parse(posted.body)["id"]);
+  EXPECT_EQ(done.status, 500u);
+  EXPECT_EQ(json::parse(done.body)["error"]["code"], "upstream_unreachable");
+}
+
+TEST(UpstreamProtocol, SubmitRejectedWith4xxKeepsStatusAndBody) {
+  Harness h([](const fake_request&) {
+    return fake_action::json(422, R"({"error":"unsupported format"})");
+  });
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["code"], "upstream_rejected");
+  EXPECT_EQ(doc["error"]["upstream"]["status"], 422);
+  EXPECT_EQ(doc["error"]["upstream"]["body"]["error"], "unsupported format");
+}
+
+TEST(UpstreamProtocol, RejectedNonJsonBodyIsKeptAsTextCutAt4KiB) {
+  Harness h([](const fake_request&) {
+    return fake_action::json(400, std::string(10000, 'e'), {{"Content-Type", "text/plain"}});
+  });
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["upstream"]["body"].get<std::string>().size(), 4096u);
+}
+
+TEST(UpstreamProtocol, GarbageAndNonsenseAreUpstreamProtocol) {
+  std::vector<fake_upstream::handler> cases = {
+      lro([](int) { return fake_action::garbage(); }),
+      lro([](int) { return fake_action::json(200, "<html>hello</html>"); }),
+      lro([](int) { return fake_action::json(200, R"({"status":"exploded"})"); }),
+      lro([](int) { return fake_action::json(404, "{}"); }),
+      [](const fake_request&) { return fake_action::json(202, "{}"); },  // no Operation-Location
+      [](const fake_request&) {
+        return fake_action::json(202, "", {{"Operation-Location", "ftp://files/op"}});
+      },
+      [](const fake_request&) {
+        return fake_action::json(202, "", {{"Operation-Location", "javascript:alert(1)"}});
+      },
+      lro([](int) { return fake_action::json(200, std::string(200000, '[')); }),
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    Harness h(cases[i]);
+    auto doc = h.finish(h.submit(), 500);
+    EXPECT_EQ(doc["error"]["code"], "upstream_protocol") << "case " << i << ": " << doc.dump();
+    EXPECT_FALSE(doc["error"]["message"].get<std::string>().empty());
+  }
+}
+
+TEST(UpstreamProtocol, AnswerLargerThanMaxResponseBytesIsUpstreamProtocol) {
+  Harness h(lro([](int) {
+              return fake_action::json(200, R"({"status":"succeeded","result":")" +
+                                                std::string(5000, 'x') + "\"}");
+            }),
+            [](config& c) { c.upstream.max_response_bytes = 1000; });
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["code"], "upstream_protocol");
+}
+
+TEST(UpstreamProtocol, AHangingUpstreamTimesOutPerCallAndEndsUnreachable) {
+  Harness h(lro([](int) { return fake_action::hang(); }), [](config& c) {
+    c.upstream.request_timeout_ms = 150;
+    c.upstream.max_retries = 1;
+  });
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["code"], "upstream_unreachable");
+  EXPECT_NE(doc["error"]["message"].get<std::string>().find("timed out"), std::string::npos);
+}
+
+TEST(UpstreamProtocol, ABodyThatNeverEndsTimesOut) {
+  Harness h(lro([](int) { return fake_action::partial(); }), [](config& c) {
+    c.upstream.request_timeout_ms = 150;
+    c.upstream.max_retries = 0;
+  });
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["code"], "upstream_unreachable");
+}
+
+TEST(UpstreamProtocol, RedirectedOperationUrlIsFollowed) {
+  Harness h([](const fake_request& r) {
+    if (r.method == "POST") return accepted();
+    if (r.target == "/ops/1") return fake_action::json(307, "", {{"Location", "/moved/1"}});
+    return fake_action::json(200, R"({"status":"succeeded","result":"moved"})");
+  });
+  auto doc = h.finish(h.submit(), 200);
+  EXPECT_EQ(doc["result"], "moved");
+  EXPECT_GE(h.upstream.count("GET", "/moved/1"), 1u);
+}
+
+TEST(UpstreamProtocol, AJobThatOutlivesMaxDurationFailsWithTimeoutAndIsCanceledUpstream) {
+  Harness h(lro([](int) { return fake_action::json(200, R"({"status":"running"})"); }),
+            [](config& c) { c.jobs.max_job_duration_seconds = 1; });
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["code"], "timeout");
+  // Best-effort DELETE of the operation once the job gave up.
+  for (int i = 0; i < 200 && h.upstream.count("DELETE", "/ops/1") == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(h.upstream.count("DELETE", "/ops/1"), 1u);
+}
+
+TEST(UpstreamProtocol, UnchangedPollsDoNotMoveUpdatedAtOrTheEtag) {
+  std::atomic<bool> finish{false};
+  Harness h(lro([&](int) {
+    if (finish) return fake_action::json(200, R"({"status":"succeeded","result":1})");
+    return fake_action::json(200, R"({"status":"running","percentCompleted":50})");
+  }));
+  const auto id = h.submit();
+  auto first = h.svc.wait_for(id, [](const reply& r) { return r.body.find("\"progress\"") != std::string::npos; });
+  const auto polls_then = h.upstream.count("GET");
+  while (h.upstream.count("GET") < polls_then + 5) std::this_thread::sleep_for(5ms);
+  auto later = http_get(h.svc.port(), "/results/" + id);
+  EXPECT_EQ(later.header("ETag"), first.header("ETag"));
+  EXPECT_EQ(json::parse(later.body)["updated_at"], json::parse(first.body)["updated_at"]);
+  finish = true;
+  h.finish(id, 200);
+}
+
+TEST(UpstreamProtocol, ConfiguredHeadersWithEnvironmentSecretsReachTheUpstream) {
+  Harness h(lro([](int) { return fake_action::json(200, R"({"status":"succeeded"})"); }),
+            [](config& c) { c.upstream.headers = {{"Ocp-Apim-Subscription-Key", "s3cret"}}; });
+  h.finish(h.submit(), 200);
+  for (const auto& r : h.upstream.requests())
+    EXPECT_EQ(r.header("Ocp-Apim-Subscription-Key"), "s3cret") << r.method << " " << r.target;
+}
+
+TEST(UpstreamProtocol, KeepAliveConnectionsArePooled) {
+  Harness h(lro([](int n) {
+    if (n < 5) return fake_action::json(200, R"({"status":"running"})");
+    return fake_action::json(200, R"({"status":"succeeded"})");
+  }));
+  h.finish(h.submit(), 200);
+  EXPECT_EQ(h.upstream.connections(), 1u);
+}
+
+TEST(UpstreamTls, VerifiedAgainstTheConfiguredCa) {
+  auto tls = make_tls_material({"DNS:localhost", "IP:127.0.0.1"});
+  fake_upstream up([](const fake_request& r) {
+    if (r.method == "POST") return fake_action::json(202, "", {{"Operation-Location", "/ops/1"}});
+    return fake_action::json(200, R"({"status":"succeeded","result":"tls"})");
+  }, &tls);
+  auto cfg = test_config("https://localhost:" + std::to_string(up.port()));
+  cfg.upstream.tls_ca_file = tls.ca_file_path;
+  running_service svc(cfg);
+  auto posted = http_post(svc.port(), "/analyze", "{}");
+  auto done = svc.wait_until_terminal(json::parse(posted.body)["id"]);
+  EXPECT_EQ(done.status, 200u) << done.body;
+  EXPECT_EQ(json::parse(done.body)["result"], "tls");
+}
+
+TEST(UpstreamTls, AnUntrustedCertificateIsRefused) {
+  auto tls = make_tls_material({"DNS:localhost"});
+  fake_upstream up([](const fake_request&) { return fake_action::json(202, "", op_location); }, &tls);
+  auto cfg = test_config("https://localhost:" + std::to_string(up.port()));
+  cfg.upstream.max_retries = 0;  // the system store does not know our test CA
+  running_service svc(cfg);
+  auto posted = http_post(svc.port(), "/analyze", "{}");
+  auto done = svc.wait_until_terminal(json::parse(posted.body)["id"]);
+  EXPECT_EQ(done.status, 500u);
+  EXPECT_NE(done.body.find("TLS"), std::string::npos) << done.body;
+  EXPECT_EQ(up.count("POST"), 0u);
+}
+
+TEST(UpstreamTls, AHostNameMismatchIsRefusedAndVerifyFalseAcceptsIt) {
+  auto tls = make_tls_material({"DNS:analyzer.example"});
+  fake_upstream up([](const fake_request& r) {
+    if (r.method == "POST") return fake_action::json(202, "", {{"Operation-Location", "/ops/1"}});
+    return fake_action::json(200, R"({"status":"succeeded"})");
+  }, &tls);
+  auto cfg = test_config("https://localhost:" + std::to_string(up.port()));
+  cfg.upstream.tls_ca_file = tls.ca_file_path;
+  cfg.upstream.max_retries = 0;
+  {
+    running_service svc(cfg);
+    auto posted = http_post(svc.port(), "/analyze", "{}");
+    EXPECT_EQ(svc.wait_until_terminal(json::parse(posted.body)["id"]).status, 500u);
+    EXPECT_EQ(up.count("POST"), 0u);
+  }
+  cfg.upstream.tls_verify = false;
+  running_service svc(cfg);
+  auto posted = http_post(svc.port(), "/analyze", "{}");
+  EXPECT_EQ(svc.wait_until_terminal(json::parse(posted.body)["id"]).status, 200u);
+}
