@@ -314,3 +314,40 @@ TEST(UpstreamTls, AHostNameMismatchIsRefusedAndVerifyFalseAcceptsIt) {
   auto posted = http_post(svc.port(), "/analyze", "{}");
   EXPECT_EQ(svc.wait_until_terminal(json::parse(posted.body)["id"]).status, 200u);
 }
+
+TEST(UpstreamProtocol, SubmitIsAnsweredBeforeTheUpstreamIsContacted) {
+  // The upstream never answers the submit; the client still gets its 202 at
+  // once, and the job shows queued until the per-call timeout.
+  Harness h([](const fake_request&) { return fake_action::hang(); }, [](config& c) {
+    c.upstream.request_timeout_ms = 5000;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto r = http_post(h.svc.port(), "/analyze", "{}");
+  EXPECT_EQ(r.status, 202u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(json::parse(r.body)["status"], "queued");
+  auto polled = http_get(h.svc.port(), "/results/" + json::parse(r.body)["id"].get<std::string>());
+  EXPECT_EQ(polled.status, 202u);
+  EXPECT_EQ(json::parse(polled.body)["status"], "queued");
+}
+
+TEST(UpstreamProtocol, UpstreamConcurrencyIsBoundedByMaxConnections) {
+  std::atomic<int> in_flight{0}, peak{0};
+  Harness h(
+      [&](const fake_request& r) {
+        const int now = ++in_flight;
+        int seen = peak.load();
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        --in_flight;
+        if (r.method == "POST") return accepted();
+        return fake_action::json(200, R"({"status":"succeeded"})");
+      },
+      [](config& c) { c.upstream.max_connections = 2; });
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(h.submit());
+  for (auto& id : ids) h.finish(id, 200);
+  EXPECT_LE(h.upstream.connections(), 2u);
+  EXPECT_EQ(h.upstream.count("POST"), 8u);
+}
