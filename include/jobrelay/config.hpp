@@ -116,7 +116,4 @@ std::variant<config, config_error> parse_config_text(const std::string& json_tex
 
 std::string usage_text();
 
-// Every known key path ("server.listen", ...), for docs and tests.
-std::vector<std::string> config_key_paths();
-
 }  // namespace jobrelay

@@ -1,5 +1,7 @@
 #include "jobrelay/api/client_gate.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 #include "jobrelay/config.hpp"
 #include "jobrelay/http/problem.hpp"
 #include "jobrelay/limit/client_identity.hpp"
@@ -8,8 +10,9 @@
 namespace jobrelay::api {
 
 struct client_gate::impl {
+  // The loader has validated every CIDR already; a failure here is a bug.
   impl(const config& cfg, const clock& clock)
-      : trusted(cfg.server.trusted_proxies),
+      : trusted(limit::trusted_proxies::parse(cfg.server.trusted_proxies).value()),
         submit(cfg.rate_limit.submit, clock),
         poll(cfg.rate_limit.poll, clock) {}
   limit::trusted_proxies trusted;
@@ -29,7 +32,7 @@ admission client_gate::admit(const http::request_context& ctx, limit_class which
     for (const auto& f : ctx.req.base())
       if (f.name_string().size() == 15 && boost::beast::iequals(f.name_string(), "X-Forwarded-For"))
         xff.emplace_back(f.value().data(), f.value().size());
-  a.client_id = limit::resolve_client(ctx.peer, xff, impl_->trusted);
+  a.client_id = limit::resolve_client(ctx.peer, std::span<const std::string_view>(xff), impl_->trusted);
 
   auto& limiter = which == limit_class::submit ? impl_->submit : impl_->poll;
   const auto d = limiter.check(a.client_id);

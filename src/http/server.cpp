@@ -16,38 +16,16 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <charconv>
 
 #include "jobrelay/http/problem.hpp"
 #include "jobrelay/http/router.hpp"
+#include "jobrelay/listen_address.hpp"
 
 namespace jobrelay::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-
-bool split_host_port(std::string_view text, std::string& host, unsigned short& port) {
-  std::string_view h, p;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == text.npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
-    h = text.substr(1, close - 1);
-    p = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == text.npos || text.find(':') != colon) return false;
-    h = text.substr(0, colon);
-    p = text.substr(colon + 1);
-  }
-  unsigned value = 0;
-  const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (h.empty() || p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535)
-    return false;
-  host = std::string(h);
-  port = static_cast<unsigned short>(value);
-  return true;
-}
 
 struct server::impl : std::enable_shared_from_this<impl> {
   impl(asio::io_context& ioc, server_options o, const router& r)
@@ -243,14 +221,10 @@ server::server(asio::io_context& ioc, server_options options, const router& rout
 server::~server() { stop_accepting(); }
 
 result<void> server::listen() {
-  std::string host;
-  unsigned short port = 0;
-  if (!split_host_port(impl_->options.listen, host, port))
-    return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  const auto where = parse_listen_address(impl_->options.listen);
+  if (!where) return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  const tcp::endpoint endpoint(where->address, where->port);
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return ec;
-  const tcp::endpoint endpoint(address, port);
   auto& a = impl_->acceptor;
   if (a.open(endpoint.protocol(), ec); ec) return ec;
   a.set_option(asio::socket_base::reuse_address(true), ec);

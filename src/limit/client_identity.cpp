@@ -1,116 +1,189 @@
 #include "jobrelay/limit/client_identity.hpp"
 
+#include <algorithm>
 #include <charconv>
-#include <stdexcept>
 
 namespace jobrelay::limit {
+namespace {
+
 namespace ip = boost::asio::ip;
 
-namespace {
+ip::address_v6::bytes_type as_v6_bytes(const ip::address& a) {
+  if (a.is_v4()) return ip::make_address_v6(ip::v4_mapped, a.to_v4()).to_bytes();
+  return a.to_v6().to_bytes();
+}
+
+bool prefix_matches(const ip::address_v6::bytes_type& a, const ip::address_v6::bytes_type& b,
+                    unsigned prefix) {
+  const unsigned whole = prefix / 8;
+  if (!std::equal(a.begin(), a.begin() + whole, b.begin())) return false;
+  const unsigned rest = prefix % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<unsigned char>(0xFF << (8 - rest));
+  return (a[whole] & mask) == (b[whole] & mask);
+}
+
+bool host_bits_clear(const ip::address_v6::bytes_type& a, unsigned prefix) {
+  for (unsigned bit = prefix; bit < 128; ++bit) {
+    if (a[bit / 8] & (0x80 >> (bit % 8))) return false;
+  }
+  return true;
+}
+
+void set_why(std::string* why, std::string text) {
+  if (why) *why = std::move(text);
+}
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t");
+  return s.substr(first, last - first + 1);
+}
+
+std::optional<ip::address> parse_plain(std::string_view text) {
+  boost::system::error_code ec;
+  auto a = ip::make_address(std::string(text), ec);
+  if (ec) return std::nullopt;
+  return a;
+}
+
+bool is_port(std::string_view s) {
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
+  return !s.empty() && ec == std::errc{} && end == s.data() + s.size() && port <= 65535;
+}
 
 ip::address unmapped(const ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
   return a;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// One X-Forwarded-For entry: an address, "[v6]", "[v6]:port" or "v4:port".
-std::optional<ip::address> parse_entry(std::string_view e) {
-  e = trim(e);
-  if (e.size() > 64) return std::nullopt;
-  if (!e.empty() && e.front() == '[') {
-    const auto close = e.find(']');
-    if (close == e.npos) return std::nullopt;
-    e = e.substr(1, close - 1);
-  } else if (e.find(':') != e.npos && e.find(':') == e.rfind(':') && e.find('.') != e.npos) {
-    e = e.substr(0, e.find(':'));  // v4:port
-  }
-  boost::system::error_code ec;
-  auto a = ip::make_address(std::string(e), ec);
-  if (ec) return std::nullopt;
-  return unmapped(a);
-}
-
 }  // namespace
 
-std::optional<cidr> cidr::parse(std::string_view text) {
-  text = trim(text);
+std::optional<cidr> cidr::parse(std::string_view text, std::string* why) {
   const auto slash = text.find('/');
-  boost::system::error_code ec;
-  auto addr = ip::make_address(std::string(text.substr(0, slash)), ec);
-  if (ec) return std::nullopt;
-  addr = unmapped(addr);
-  const unsigned max_prefix = addr.is_v4() ? 32 : 128;
+  const std::string_view host = text.substr(0, slash);
+  // make_address accepts "fe80::1%eth0"; a zone means nothing in a range.
+  if (host.find('%') != std::string_view::npos) {
+    set_why(why, "a CIDR takes no zone id");
+    return std::nullopt;
+  }
+  auto address = parse_plain(host);
+  if (!address) {
+    set_why(why, "\"" + std::string(host) + "\" is not an IPv4 or IPv6 address");
+    return std::nullopt;
+  }
+  const bool v4 = address->is_v4();
+  const unsigned max_prefix = v4 ? 32 : 128;
   unsigned prefix = max_prefix;
-  if (slash != text.npos) {
-    const auto p = text.substr(slash + 1);
-    const auto [ptr, perr] = std::from_chars(p.data(), p.data() + p.size(), prefix);
-    if (p.empty() || perr != std::errc() || ptr != p.data() + p.size() || prefix > max_prefix)
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+        prefix > max_prefix) {
+      set_why(why, "prefix length must be 0.." + std::to_string(max_prefix));
       return std::nullopt;
-  }
-  cidr c;
-  c.network_ = addr;
-  c.prefix_ = prefix;
-  return c;
-}
-
-bool cidr::contains(const ip::address& raw) const {
-  const auto a = unmapped(raw);
-  if (a.is_v4() != network_.is_v4()) return false;
-  auto bytes_match = [this](const auto& x, const auto& y) {
-    unsigned bits = prefix_;
-    for (std::size_t i = 0; i < x.size() && bits > 0; ++i) {
-      const unsigned take = bits >= 8 ? 8 : bits;
-      const unsigned char mask = static_cast<unsigned char>(0xff << (8 - take));
-      if ((x[i] & mask) != (y[i] & mask)) return false;
-      bits -= take;
     }
-    return true;
-  };
-  if (a.is_v4()) return bytes_match(a.to_v4().to_bytes(), network_.to_v4().to_bytes());
-  return bytes_match(a.to_v6().to_bytes(), network_.to_v6().to_bytes());
-}
-
-trusted_proxies::trusted_proxies(const std::vector<std::string>& cidrs) {
-  for (const auto& text : cidrs) {
-    auto c = cidr::parse(text);
-    if (!c) throw std::invalid_argument("not a CIDR or IP address: \"" + text + "\"");
-    ranges_.push_back(*c);
   }
+  const unsigned prefix_v6 = v4 ? prefix + 96 : prefix;
+  const auto bytes = as_v6_bytes(*address);
+  if (!host_bits_clear(bytes, prefix_v6)) {
+    // Suggest the network the user probably meant.
+    ip::address_v6::bytes_type masked = bytes;
+    for (unsigned bit = prefix_v6; bit < 128; ++bit)
+      masked[bit / 8] &= static_cast<unsigned char>(~(0x80 >> (bit % 8)));
+    const cidr network(masked, prefix_v6, v4);
+    set_why(why, "host bits are set past the prefix; did you mean " + network.to_string() + "?");
+    return std::nullopt;
+  }
+  return cidr(bytes, prefix_v6, v4);
 }
 
-bool trusted_proxies::contains(const ip::address& a) const {
-  for (const auto& r : ranges_)
-    if (r.contains(a)) return true;
-  return false;
+bool cidr::contains(const ip::address& address) const {
+  return prefix_matches(network_, as_v6_bytes(address), prefix_v6_);
 }
 
-std::string resolve_client(const ip::address& peer,
-                           const std::vector<std::string_view>& forwarded_for,
-                           const trusted_proxies& trusted) {
-  const auto peer_addr = unmapped(peer);
-  if (!trusted.contains(peer_addr)) return peer_addr.to_string();
-  // Walk right to left across all lines: the nearest hops come last.
-  ip::address client = peer_addr;
+std::string cidr::to_string() const {
+  const ip::address_v6 a(network_);
+  if (v4_)
+    return ip::make_address_v4(ip::v4_mapped, a).to_string() + "/" +
+           std::to_string(prefix_v6_ - 96);
+  return a.to_string() + "/" + std::to_string(prefix_v6_);
+}
+
+std::optional<trusted_proxies> trusted_proxies::parse(const std::vector<std::string>& entries,
+                                                      std::string* why) {
+  std::vector<cidr> ranges;
+  ranges.reserve(entries.size());
+  for (const auto& entry : entries) {
+    std::string reason;
+    auto range = cidr::parse(entry, &reason);
+    if (!range) {
+      set_why(why, "\"" + entry + "\": " + reason);
+      return std::nullopt;
+    }
+    ranges.push_back(*range);
+  }
+  return trusted_proxies(std::move(ranges));
+}
+
+bool trusted_proxies::contains(const ip::address& address) const {
+  return std::any_of(ranges_.begin(), ranges_.end(),
+                     [&](const cidr& c) { return c.contains(address); });
+}
+
+std::string normalized_address(const ip::address& address) {
+  return unmapped(address).to_string();
+}
+
+std::optional<ip::address> parse_forwarded_entry(std::string_view entry) {
+  entry = trim(entry);
+  if (entry.empty()) return std::nullopt;
+  if (entry.front() == '[') {
+    const auto close = entry.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    const std::string_view rest = entry.substr(close + 1);
+    if (!rest.empty() && !(rest.front() == ':' && is_port(rest.substr(1)))) return std::nullopt;
+    auto a = parse_plain(entry.substr(1, close - 1));
+    if (!a || !a->is_v6()) return std::nullopt;
+    return a;
+  }
+  // One colon: IPv4 with a port. More than one: bare IPv6.
+  const auto colon = entry.find(':');
+  if (colon != std::string_view::npos && entry.find(':', colon + 1) == std::string_view::npos) {
+    if (!is_port(entry.substr(colon + 1))) return std::nullopt;
+    auto a = parse_plain(entry.substr(0, colon));
+    if (!a || !a->is_v4()) return std::nullopt;
+    return a;
+  }
+  return parse_plain(entry);
+}
+
+client_id resolve_client(const ip::address& peer, std::span<const std::string_view> forwarded_for,
+                         const trusted_proxies& trusted) {
+  if (!trusted.contains(peer)) return normalized_address(peer);
+
+  // The hop that handed us the rest of the list; everything it says about
+  // hops further left is as good as its own trustworthiness.
+  ip::address last_trusted = peer;
   for (auto line = forwarded_for.rbegin(); line != forwarded_for.rend(); ++line) {
     std::string_view rest = *line;
-    while (!rest.empty()) {
+    while (true) {
       const auto comma = rest.rfind(',');
-      const auto entry = comma == rest.npos ? rest : rest.substr(comma + 1);
-      rest = comma == rest.npos ? std::string_view{} : rest.substr(0, comma);
-      const auto parsed = parse_entry(entry);
-      // Junk cannot be attributed: the last trusted hop is who we know.
-      if (!parsed) return client.to_string();
-      client = *parsed;
-      if (!trusted.contains(client)) return client.to_string();
+      const std::string_view raw = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+      // Empty list elements ("a, , b") are allowed by HTTP list syntax.
+      if (!trim(raw).empty()) {
+        auto hop = parse_forwarded_entry(raw);
+        if (!hop) return normalized_address(last_trusted);
+        if (!trusted.contains(*hop)) return normalized_address(*hop);
+        last_trusted = *hop;
+      }
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(0, comma);
     }
   }
-  return client.to_string();  // every hop trusted: the left-most
+  return normalized_address(last_trusted);
 }
 
 }  // namespace jobrelay::limit

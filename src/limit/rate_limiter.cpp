@@ -5,65 +5,128 @@
 #include <functional>
 
 namespace jobrelay::limit {
+namespace {
 
-rate_limiter::rate_limiter(rate_spec spec, const clock& clock, std::size_t max_clients)
-    : spec_(spec), clock_(clock), max_per_shard_(std::max<std::size_t>(1, max_clients / shard_count)) {}
-
-rate_limiter::shard& rate_limiter::shard_for(std::string_view client) {
-  return shards_[std::hash<std::string_view>{}(client) % shard_count];
+std::uint64_t ceil_seconds(std::chrono::nanoseconds d) {
+  if (d.count() <= 0) return 0;
+  return static_cast<std::uint64_t>((d.count() + 999'999'999) / 1'000'000'000);
 }
 
-void rate_limiter::sweep_locked(shard& s, steady_time now) {
-  std::erase_if(s.buckets, [&](const auto& kv) { return kv.second.idle(spec_, now); });
+}  // namespace
+
+// Buckets in least-recently-used order (front = newest), so both the lazy
+// sweep and eviction start from the back in O(1) per bucket dropped. The map
+// keys view the strings stored in the list nodes, which never move.
+struct rate_limiter::shard {
+  struct entry {
+    std::string client_id;
+    token_bucket bucket;
+  };
+  mutable std::mutex mutex;
+  std::list<entry> lru;
+  std::unordered_map<std::string_view, std::list<entry>::iterator> index;
+
+  void erase(std::list<entry>::iterator it) {
+    index.erase(it->client_id);
+    lru.erase(it);
+  }
+
+  // The back bucket was touched longest ago; once it is not yet full, younger
+  // ones usually are not either, so stopping there keeps inserts O(1)
+  // amortized. sweep_all catches the rest.
+  void sweep_back(steady_time now, const rate_spec& spec) {
+    while (!lru.empty() && lru.back().bucket.full_at(spec) <= now) erase(std::prev(lru.end()));
+  }
+
+  std::size_t sweep_all(steady_time now, const rate_spec& spec) {
+    std::size_t dropped = 0;
+    for (auto it = lru.begin(); it != lru.end();) {
+      auto next = std::next(it);
+      if (it->bucket.full_at(spec) <= now) {
+        erase(it);
+        ++dropped;
+      }
+      it = next;
+    }
+    return dropped;
+  }
+};
+
+rate_limiter::rate_limiter(rate_spec spec, const clock& clk) : rate_limiter(spec, clk, options{}) {}
+
+rate_limiter::rate_limiter(rate_spec spec, const clock& clk, options opts)
+    : spec_(spec), clock_(clk) {
+  const std::size_t n = std::max<std::size_t>(opts.shards, 1);
+  // Rounded up so a tiny cap still leaves every shard room for one bucket.
+  cap_per_shard_ = std::max<std::size_t>((opts.max_entries + n - 1) / n, 1);
+  sweep_threshold_ =
+      std::min(std::max<std::size_t>(opts.sweep_threshold_per_shard, 1), cap_per_shard_);
+  shards_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<shard>());
 }
 
-decision rate_limiter::check(std::string_view client) {
-  decision d;
-  if (!spec_.enabled()) return d;
-  const auto now = clock_.now();
-  auto& s = shard_for(client);
-  bucket_decision b;
+rate_limiter::~rate_limiter() = default;
+
+rate_limiter::shard& rate_limiter::shard_for(std::string_view client_id) {
+  return *shards_[std::hash<std::string_view>{}(client_id) % shards_.size()];
+}
+
+decision rate_limiter::check(std::string_view client_id) {
+  if (!spec_.enabled()) return decision{};
+
+  const steady_time now = clock_.now();
+  shard& s = shard_for(client_id);
+  take_result r;
   {
     std::lock_guard lock(s.mutex);
-    auto it = s.buckets.find(std::string(client));
-    if (it == s.buckets.end()) {
-      if (s.buckets.size() >= max_per_shard_) {
-        sweep_locked(s, now);
-        if (s.buckets.size() >= max_per_shard_) {
-          // A spray of addresses: forget the stalest client. It only gains a
-          // fresh burst, which is what it would have after idling anyway.
-          auto stalest = std::min_element(s.buckets.begin(), s.buckets.end(), [](auto& a, auto& b) {
-            return a.second.updated < b.second.updated;
-          });
-          s.buckets.erase(stalest);
-        }
-      }
-      it = s.buckets.emplace(std::string(client), token_bucket::full(spec_, now)).first;
+    auto found = s.index.find(client_id);
+    if (found != s.index.end()) {
+      s.lru.splice(s.lru.begin(), s.lru, found->second);  // now the newest
+      r = found->second->bucket.try_take(now, spec_);
+    } else {
+      if (s.index.size() >= sweep_threshold_) s.sweep_back(now, spec_);
+      while (s.index.size() >= cap_per_shard_) s.erase(std::prev(s.lru.end()));
+      s.lru.push_front({std::string(client_id), token_bucket::full(spec_, now)});
+      s.index.emplace(s.lru.front().client_id, s.lru.begin());
+      r = s.lru.front().bucket.try_take(now, spec_);
     }
-    b = it->second.take(spec_, now);
   }
-  d.allowed = b.allowed;
-  d.limit = static_cast<unsigned>(spec_.burst);
-  d.remaining = static_cast<unsigned>(std::floor(std::max(0.0, b.remaining)));
-  d.reset_seconds = static_cast<unsigned>(std::ceil(b.reset.count()));
-  if (!b.allowed)
-    d.retry_after_seconds = std::max(1u, static_cast<unsigned>(std::ceil(b.retry_after.count() - 1e-9)));
+  return make_decision(r);
+}
+
+decision rate_limiter::make_decision(const take_result& r) const {
+  decision d;
+  d.enabled = true;
+  d.allowed = r.allowed;
+  d.limit = static_cast<std::uint64_t>(std::max(std::floor(spec_.burst), 1.0));
+  d.remaining = r.remaining;
+  d.reset_seconds = ceil_seconds(r.reset);
+  d.retry_after_seconds = ceil_seconds(r.retry_after);
+  // HTTP delay-seconds: a rejection must never advise 0 (API.md).
+  if (!d.allowed) d.retry_after_seconds = std::max<std::uint64_t>(d.retry_after_seconds, 1);
+  d.policy.limit = d.limit;
+  d.policy.window_seconds = std::max<std::uint64_t>(
+      static_cast<std::uint64_t>(std::ceil(static_cast<double>(d.limit) / spec_.rate_per_second)),
+      1);
   return d;
 }
 
-void rate_limiter::sweep() {
-  const auto now = clock_.now();
+std::size_t rate_limiter::sweep() {
+  if (!spec_.enabled()) return 0;
+  const steady_time now = clock_.now();
+  std::size_t dropped = 0;
   for (auto& s : shards_) {
-    std::lock_guard lock(s.mutex);
-    sweep_locked(s, now);
+    std::lock_guard lock(s->mutex);
+    dropped += s->sweep_all(now, spec_);
   }
+  return dropped;
 }
 
 std::size_t rate_limiter::size() const {
   std::size_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lock(s.mutex);
-    n += s.buckets.size();
+  for (const auto& s : shards_) {
+    std::lock_guard lock(s->mutex);
+    n += s->index.size();
   }
   return n;
 }

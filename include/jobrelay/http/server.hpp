@@ -54,7 +54,4 @@ class server {
   std::shared_ptr<impl> impl_;
 };
 
-// Parses "host:port" / "[v6]:port"; false when malformed.
-bool split_host_port(std::string_view text, std::string& host, unsigned short& port);
-
 }  // namespace jobrelay::http

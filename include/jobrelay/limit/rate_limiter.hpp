@@ -1,14 +1,17 @@
-// Per-client token buckets for one limit (submit or poll). Sharded so that
-// concurrent requests from different clients rarely share a lock; memory is
-// bounded because idle buckets (ones that would be full again) are dropped,
-// and a hard cap evicts the stalest entries under a spray of addresses.
+// Per-client token buckets for one limit (rate_limit.submit or .poll), safe
+// to call from every I/O thread, with memory bounded however many distinct
+// clients show up (API.md "Rate limiting": idle buckets are dropped).
 #pragma once
 
-#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "jobrelay/clock.hpp"
 #include "jobrelay/config.hpp"
@@ -16,41 +19,59 @@
 
 namespace jobrelay::limit {
 
-// What a limited response needs to say (Retry-After, later RateLimit headers).
+// What the RateLimit / RateLimit-Policy / Retry-After headers need, already in
+// whole seconds.
 struct decision {
+  bool enabled = false;  // false: the limit is off (rate 0), send no RateLimit headers
   bool allowed = true;
-  unsigned limit = 0;        // the burst
-  unsigned remaining = 0;    // whole tokens left
-  unsigned reset_seconds = 0;
-  unsigned retry_after_seconds = 0;  // whole seconds, at least 1 when refused
+  std::uint64_t limit = 0;                // the burst
+  std::uint64_t remaining = 0;            // whole tokens left
+  std::uint64_t reset_seconds = 0;        // until the bucket is full again, rounded up
+  std::uint64_t retry_after_seconds = 0;  // rounded up; at least 1 when rejected
+  struct policy_t {
+    std::uint64_t limit = 0;           // burst
+    std::uint64_t window_seconds = 0;  // burst / rate, rounded up, at least 1
+  } policy;
 };
 
 class rate_limiter {
  public:
-  rate_limiter(rate_spec spec, const clock& clock, std::size_t max_clients = 1 << 20);
+  struct options {
+    std::size_t shards = 16;
+    // Total buckets held at most; past it, the least recently used go first.
+    std::size_t max_entries = 65536;
+    // A shard holding at least this many buckets drops refilled ones before
+    // it inserts; per shard, so lazy sweeping stays cheap.
+    std::size_t sweep_threshold_per_shard = 256;
+  };
 
-  bool enabled() const { return spec_.enabled(); }
+  rate_limiter(rate_spec spec, const clock& clk);
+  rate_limiter(rate_spec spec, const clock& clk, options opts);
+  rate_limiter(const rate_limiter&) = delete;
+  rate_limiter& operator=(const rate_limiter&) = delete;
+  ~rate_limiter();
+
+  // Takes one token from the client's bucket.
+  decision check(std::string_view client_id);
+
+  // Drops every bucket that has refilled completely; for a periodic timer.
+  // Returns how many were dropped.
+  std::size_t sweep();
+
+  std::size_t size() const;
   const rate_spec& spec() const { return spec_; }
 
-  decision check(std::string_view client);
-
-  // Drops idle buckets everywhere; for a periodic timer.
-  void sweep();
-  std::size_t size() const;
-
  private:
-  static constexpr std::size_t shard_count = 16;
-  struct shard {
-    mutable std::mutex mutex;
-    std::unordered_map<std::string, token_bucket> buckets;
-  };
-  shard& shard_for(std::string_view client);
-  void sweep_locked(shard& s, steady_time now);
+  struct shard;
+
+  shard& shard_for(std::string_view client_id);
+  decision make_decision(const take_result& r) const;
 
   rate_spec spec_;
   const clock& clock_;
-  std::size_t max_per_shard_;
-  std::array<shard, shard_count> shards_;
+  std::size_t cap_per_shard_;
+  std::size_t sweep_threshold_;
+  std::vector<std::unique_ptr<shard>> shards_;
 };
 
 }  // namespace jobrelay::limit

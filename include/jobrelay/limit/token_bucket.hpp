@@ -1,31 +1,38 @@
-// A token bucket as a value: refilled lazily from the time of the last take,
-// so an idle bucket costs nothing and a full one is the same as a missing one.
+// One client's token bucket (API.md "Rate limiting") as a plain value, so the
+// arithmetic is tested apart from the map that holds many of them.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 #include "jobrelay/clock.hpp"
 #include "jobrelay/config.hpp"
 
 namespace jobrelay::limit {
 
-struct bucket_decision {
+struct take_result {
   bool allowed = true;
-  double remaining = 0;                    // tokens left after this take
-  std::chrono::duration<double> retry_after{0};  // until one token is there (when refused)
-  std::chrono::duration<double> reset{0};        // until the bucket is full again
+  std::uint64_t remaining = 0;  // whole tokens left after this request
+  // Until one token is available: zero while tokens remain; for a rejected
+  // request, the smallest wait after which the same request is allowed.
+  std::chrono::nanoseconds retry_after{0};
+  std::chrono::nanoseconds reset{0};  // until the bucket is full again
 };
 
 struct token_bucket {
   double tokens = 0;
-  steady_time updated{};
+  steady_time last_refill{};
 
-  static token_bucket full(const rate_spec& spec, steady_time now) { return {spec.burst, now}; }
+  // A client never seen before starts with a full bucket.
+  static token_bucket full(const rate_spec& spec, steady_time now);
 
-  bucket_decision take(const rate_spec& spec, steady_time now);
+  // Refills for the time since last_refill, then takes one token if there is
+  // one. A spec with rate 0 is unlimited: always allowed, the bucket untouched.
+  take_result try_take(steady_time now, const rate_spec& spec);
 
-  // True when the bucket would be full by `now`: dropping it changes nothing.
-  bool idle(const rate_spec& spec, steady_time now) const;
+  // When the bucket will hold `burst` tokens again if left alone; from then on
+  // it is indistinguishable from a missing bucket.
+  steady_time full_at(const rate_spec& spec) const;
 };
 
 }  // namespace jobrelay::limit

@@ -1,0 +1,3 @@
+wrk.method = "POST"
+wrk.body = '{"document":"bench.pdf"}'
+wrk.headers["Content-Type"] = "application/json"
