@@ -72,11 +72,14 @@ response body_too_large(std::uint64_t limit) {
 void server::impl::refuse(tcp::socket& socket) {
   // Best effort, never blocking the accept loop: a fresh socket's send buffer
   // always takes these few bytes.
-  static constexpr std::string_view reply =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-      "Retry-After: 1\r\nConnection: close\r\nContent-Length: 133\r\n\r\n"
-      "{\"type\":\"urn:jobrelay:problem:too-many-connections\",\"title\":\"Service Unavailable\","
-      "\"status\":503,\"detail\":\"too many connections\"}";
+  static const std::string reply = [] {
+    const std::string body =
+        R"({"type":"urn:jobrelay:problem:too-many-connections","title":"Service Unavailable",)"
+        R"("status":503,"detail":"too many open connections; retry shortly"})";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
   boost::system::error_code ec;
   socket.non_blocking(true, ec);
   socket.write_some(asio::buffer(reply), ec);

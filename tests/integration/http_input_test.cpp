@@ -13,6 +13,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+unsigned status_of(const std::string& raw) {
+  if (raw.size() < 12 || raw.rfind("HTTP/1.", 0) != 0) return 0;
+  return static_cast<unsigned>(std::stoi(raw.substr(9, 3)));
+}
+
 class HttpInput : public ::testing::Test {
  protected:
   static config make_config(const std::string& upstream) {
@@ -37,10 +42,6 @@ class HttpInput : public ::testing::Test {
   void expect_still_serving() {
     auto ok = http_post(svc.port(), "/analyze", R"({"still":"ok"})");
     EXPECT_EQ(ok.status, 202u) << ok.body;
-  }
-  static unsigned status_of(const std::string& raw) {
-    if (raw.size() < 12 || raw.rfind("HTTP/1.", 0) != 0) return 0;
-    return static_cast<unsigned>(std::stoi(raw.substr(9, 3)));
   }
 };
 
@@ -171,6 +172,13 @@ TEST(HttpLimits, ConnectionsBeyondMaxConnectionsAreRefused) {
   EXPECT_EQ(a.send(req).status, 200u);
   EXPECT_EQ(b.send(req).status, 200u);
   auto refused = raw_exchange(svc.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_NE(refused.find("503"), std::string::npos) << refused;
+  EXPECT_EQ(status_of(refused), 503u) << refused;
+  const auto split = refused.find("\r\n\r\n");
+  ASSERT_NE(split, std::string::npos);
+  const auto body = refused.substr(split + 4);
+  EXPECT_NE(refused.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos)
+      << refused;
+  EXPECT_NE(refused.find("Retry-After: 1\r\n"), std::string::npos);
+  EXPECT_EQ(json::parse(body)["status"], 503);
   EXPECT_EQ(a.send(req).status, 200u);  // the open ones are unaffected
 }
