@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   jobrelay::mock::mock_analyzer mock(options, jobrelay::real_clock());
   jobrelay::http::router routes;
   mock.add_routes(routes);
-  jobrelay::http::server server(ioc, {listen}, routes);
+  jobrelay::http::server server(ioc, {listen}, routes.as_handler());
   if (auto r = server.listen(); !r) {
     std::fprintf(stderr, "jobrelay-mock-analyzer: cannot listen on %s: %s\n", listen.c_str(),
                  r.error().message().c_str());

@@ -30,6 +30,9 @@ struct config {
     unsigned header_timeout_ms = 10000;
     unsigned idle_timeout_ms = 60000;
     unsigned max_connections = 10000;
+    // Not a config key: the 15 s keep-alive of event streams (API.md), a
+    // field only so that tests need not wait 15 s.
+    unsigned sse_keepalive_ms = 15000;
   } server;
 
   struct upstream_section {

@@ -2,7 +2,9 @@
 // hears of it.
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/sha.h>
 
+#include "jobrelay/api/auth.hpp"
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/job_response.hpp"
 #include "jobrelay/api/public_url.hpp"
@@ -10,6 +12,7 @@
 #include "jobrelay/http/problem.hpp"
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/json_guard.hpp"
+#include "jobrelay/store/results_store.hpp"
 
 namespace jobrelay::api {
 namespace {
@@ -28,13 +31,26 @@ bool is_json_media_type(std::string_view content_type) {
   return true;
 }
 
+// RFC 9110 field value of 1..255 visible ASCII characters.
+bool is_valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > 255) return false;
+  for (char c : key)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+std::string body_digest(std::string_view body) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
 http::response bad_body(std::string_view detail) {
   return http::problem_response(status::bad_request, "invalid-body", "Invalid Request Body", detail);
 }
 
-boost::asio::awaitable<http::response> analyze(service& s, http::request_context& ctx) {
-  auto admitted = s.gate.admit(ctx, limit_class::submit);
-  if (admitted.rejection) co_return std::move(*admitted.rejection);
+boost::asio::awaitable<http::response> admitted_analyze(service& s, http::request_context& ctx,
+                                                        const admission& admitted) {
   if (s.draining.load())
     co_return http::problem_with_retry(status::service_unavailable, "draining",
                                        "Service Unavailable",
@@ -58,20 +74,64 @@ boost::asio::awaitable<http::response> analyze(service& s, http::request_context
   }
   if (!parsed->is_object()) co_return bad_body("the body must be a JSON object");
 
+  jobs::submission_options options;
+  options.owner = admitted.owner;
+  if (s.gate.auth_enabled()) {
+    // The link token outlives every state the job can be read in.
+    const auto lifetime = std::chrono::seconds(s.cfg.jobs.max_job_duration_seconds) +
+                          std::chrono::seconds(s.cfg.jobs.result_ttl_seconds);
+    options.events_token = [&s, expires = s.clk.wall_now() + lifetime](const std::string& id) {
+      return s.gate.tokens().issue(id, expires);
+    };
+  }
+  const auto key_field = ctx.req["Idempotency-Key"];
+  if (ctx.req.count("Idempotency-Key") > 0) {
+    const std::string_view key(key_field.data(), key_field.size());
+    if (!is_valid_idempotency_key(key) || ctx.req.count("Idempotency-Key") > 1)
+      co_return http::problem_response(
+          status::bad_request, "invalid-idempotency-key", "Invalid Idempotency-Key",
+          "Idempotency-Key must be 1 to 255 visible ASCII characters, sent once");
+    // Scoped per client: the same key from two clients names two jobs.
+    options.idempotency = store::idempotency_claim{admitted.client_id + "\n" + std::string(key),
+                                                   body_digest(ctx.req.body())};
+  }
+
   // The client's bytes go upstream unchanged; the parse was only validation.
-  auto job = co_await s.engine.submit(std::move(ctx.req.body()));
-  if (!job) {
-    if (job.error() == errc::store_full)
+  auto submitted = co_await s.engine.submit(std::move(ctx.req.body()), std::move(options));
+  if (!submitted) {
+    if (submitted.error() == errc::store_full)
       co_return http::problem_with_retry(status::service_unavailable, "job-table-full",
                                          "Service Unavailable",
                                          "the job table is full (limits.max_jobs); retry later", 5);
     co_return http::problem_with_retry(status::service_unavailable, "unavailable",
-                                       "Service Unavailable", job.error().message(), 2);
+                                       "Service Unavailable", submitted.error().message(), 2);
   }
-  auto res = job_response(s, **job, /*reused=*/false);
-  const std::string url = *base + "/results/" + (*job)->id();
+  using kind = store::insert_outcome::kind;
+  if (submitted->what == kind::conflict) {
+    auto res = http::problem_response(
+        status::unprocessable_entity, "idempotency-key-reused", "Idempotency-Key Reused",
+        "this Idempotency-Key was used with a different request body; use a new key for a new job");
+    admitted.decorate(res);
+    co_return res;
+  }
+  const auto& job = *submitted->job;
+  const bool reused = submitted->what == kind::reused;
+  // A reused job answers as GET would (202, 200 or 500); a POST is never 304.
+  auto res = job_response(s, ctx.req, job, admitted, reused, /*conditional=*/false);
+  if (!reused) res.result(status::accepted);
+  const std::string url = *base + "/results/" + job.id();
   res.set(http::field::location, url);
   res.set("Operation-Location", url);
+  if (res[http::field::retry_after].empty() && !job.terminal())
+    res.set(http::field::retry_after, std::to_string(retry_after_for(s, job)));
+  co_return res;
+}
+
+boost::asio::awaitable<http::response> analyze(service& s, http::request_context& ctx) {
+  auto admitted = s.gate.admit(ctx, limit_class::submit);
+  if (admitted.rejection) co_return std::move(*admitted.rejection);
+  auto res = co_await admitted_analyze(s, ctx, admitted);
+  admitted.decorate(res);
   co_return res;
 }
 

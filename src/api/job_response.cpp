@@ -1,9 +1,19 @@
 #include "jobrelay/api/job_response.hpp"
 
+#include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/compression.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/jobs/schedules.hpp"
 
 namespace jobrelay::api {
+namespace {
+
+std::string_view opaque(std::string_view tag) {
+  if (tag.size() >= 2 && (tag[0] == 'W' || tag[0] == 'w') && tag[1] == '/') tag.remove_prefix(2);
+  return tag;
+}
+
+}  // namespace
 
 http::status status_for(const jobs::job_snapshot& job) {
   switch (job.status()) {
@@ -13,21 +23,58 @@ http::status status_for(const jobs::job_snapshot& job) {
   }
 }
 
-http::response job_response(const service& s, const jobs::job_snapshot& job,
-                            std::optional<bool> reused) {
-  const auto now = s.clk.wall_now();
-  http::response res{status_for(job), 11};
-  res.set(http::field::content_type, "application/json");
+bool etag_matches(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    auto item = header.substr(0, comma);
+    header = comma == header.npos ? std::string_view{} : header.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == "*" || opaque(item) == opaque(etag)) return true;
+  }
+  return false;
+}
+
+unsigned retry_after_for(const service& s, const jobs::job_snapshot& job) {
+  const auto& p = s.cfg.polling;
+  return jobs::client_retry_after(job.elapsed_seconds(s.clk.wall_now()), job.state().eta_seconds,
+                                  p.client_min_retry_after_seconds, p.client_max_retry_after_seconds);
+}
+
+http::response job_response(const service& s, const http::request& req,
+                            const jobs::job_snapshot& job, const admission& admitted,
+                            std::optional<bool> reused, bool conditional) {
+  const auto inm = req[http::field::if_none_match];
+  const bool not_modified =
+      conditional && !inm.empty() && etag_matches({inm.data(), inm.size()}, job.etag());
+  http::response res{not_modified ? http::status::not_modified : status_for(job), 11};
   res.set(http::field::cache_control, "no-store");
   res.set(http::field::etag, job.etag());
-  if (!job.terminal()) {
-    const auto& p = s.cfg.polling;
-    res.set(http::field::retry_after,
-            std::to_string(jobs::client_retry_after(job.elapsed_seconds(now), job.state().eta_seconds,
-                                                    p.client_min_retry_after_seconds,
-                                                    p.client_max_retry_after_seconds)));
+  res.set(http::field::vary, "Accept-Encoding");
+  if (!job.terminal()) res.set(http::field::retry_after, std::to_string(retry_after_for(s, job)));
+  admitted.decorate(res);
+  if (not_modified) return res;
+
+  res.set(http::field::content_type, "application/json");
+  const auto now = s.clk.wall_now();
+  std::string body = job.document(now, reused);
+  const auto ae = req[http::field::accept_encoding];
+  if (body.size() > gzip_min_bytes && accepts_gzip({ae.data(), ae.size()})) {
+    // A terminal document is fixed (reused aside): compress it once per version.
+    if (job.terminal() && !reused) {
+      const auto& packed = job.encoded_once([&] { return gzip(body).value_or(std::string()); });
+      if (!packed.empty()) {
+        res.set(http::field::content_encoding, "gzip");
+        res.body() = packed;
+        return res;
+      }
+    } else if (auto packed = gzip(body)) {
+      res.set(http::field::content_encoding, "gzip");
+      res.body() = std::move(*packed);
+      return res;
+    }
   }
-  res.body() = job.document(now, reused);
+  res.body() = std::move(body);
   return res;
 }
 

@@ -44,6 +44,7 @@ void add_ops_routes(http::router& r, service& s) {
            {"failed", st.failed},
            {"active_pollers", s.engine.active()}}},
          {"cache", {{"bytes", st.bytes}, {"expired", st.expired}, {"evicted", st.evicted}}},
+         {"held", {{"long_polls", s.long_polls.load()}, {"event_streams", s.event_streams.load()}}},
          {"upstream", {{"base_url", s.cfg.upstream.base_url}}}});
   });
 }

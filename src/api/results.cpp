@@ -1,39 +1,165 @@
-// GET /results/{id}: the job as its current status code says.
+// /results: one job (GET with ETag and long poll, DELETE) and many (batch).
 #include <boost/asio/awaitable.hpp>
+#include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/job_access.hpp"
 #include "jobrelay/api/job_response.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/http/problem.hpp"
+#include "jobrelay/jobs/change_feed.hpp"
+#include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/jobs/job_id.hpp"
 #include "jobrelay/store/results_store.hpp"
 
 namespace jobrelay::api {
 namespace {
 
-http::response not_found() {
-  return http::problem_response(http::status::not_found, "job-not-found", "Not Found",
-                                "no job with this id: it never existed, expired or was deleted");
+using http::status;
+constexpr std::size_t max_batch_ids = 100;
+
+std::optional<unsigned> parse_seconds(std::string_view text) {
+  unsigned value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
-boost::asio::awaitable<http::response> get_result(service& s, http::request_context& ctx) {
-  auto admitted = s.gate.admit(ctx, limit_class::poll);
-  if (admitted.rejection) co_return std::move(*admitted.rejection);
-  if (!jobs::is_valid_job_id(ctx.param)) co_return not_found();
-  auto job = co_await s.store.find(ctx.param);
-  if (!job) {
-    if (job.error() == errc::job_not_found) co_return not_found();
-    co_return http::problem_with_retry(http::status::service_unavailable, "store-unavailable",
-                                       "Service Unavailable", job.error().message(), 2);
+// RFC 7240 `Prefer: wait=N`, among other preferences; nullopt when absent.
+std::optional<unsigned> prefer_wait(std::string_view prefer) {
+  while (!prefer.empty()) {
+    const auto sep = prefer.find_first_of(",;");
+    auto item = prefer.substr(0, sep);
+    prefer = sep == prefer.npos ? std::string_view{} : prefer.substr(sep + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.size() > 5 && item.substr(0, 5) == "wait=") return parse_seconds(item.substr(5));
   }
-  co_return job_response(s, **job);
+  return std::nullopt;
+}
+
+struct wait_request {
+  unsigned seconds = 0;
+  bool from_prefer = false;
+};
+
+boost::asio::awaitable<http::response> get_result(service& s, http::request_context& ctx,
+                                                  const admission& admitted) {
+  wait_request wait;
+  if (const auto q = query_param(ctx.query, "wait"); !q.empty() || ctx.query.find("wait=") != std::string_view::npos) {
+    const auto n = parse_seconds(q);
+    if (!n)
+      co_return http::problem_response(status::bad_request, "invalid-wait", "Bad Request",
+                                       "wait must be a whole number of seconds");
+    wait.seconds = *n;
+  } else if (const auto p = ctx.req["Prefer"]; !p.empty()) {
+    // An unusable preference is ignored, as RFC 7240 asks.
+    if (auto n = prefer_wait({p.data(), p.size()})) wait = {*n, true};
+  }
+  wait.seconds = std::min(wait.seconds, s.cfg.polling.max_wait_seconds);
+
+  auto found = co_await find_visible_job(s, ctx.param, admitted);
+  if (auto* problem = std::get_if<http::response>(&found)) co_return std::move(*problem);
+  auto job = std::get<jobs::snapshot_ptr>(std::move(found));
+
+  if (wait.seconds > 0 && !job->terminal()) {
+    // Held until the ETag differs from the client's (or from the state at
+    // arrival), the job ends, or the wait runs out. Subscribing before the
+    // re-read means a change in between is not missed.
+    const auto inm = ctx.req[http::field::if_none_match];
+    const std::string baseline = inm.empty() ? job->etag() : std::string(inm);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait.seconds);
+    gauge_hold held(s.long_polls);
+    auto subscription = co_await s.feed.subscribe(job->id());
+    while (etag_matches(baseline, job->etag()) && !job->terminal() && !s.feed.closed()) {
+      auto again = co_await find_visible_job(s, ctx.param, admitted);
+      if (auto* problem = std::get_if<http::response>(&again)) co_return std::move(*problem);
+      job = std::get<jobs::snapshot_ptr>(std::move(again));
+      if (!etag_matches(baseline, job->etag()) || job->terminal()) break;
+      if (!co_await subscription.wait(deadline)) break;  // the wait ran out
+    }
+  }
+  auto res = job_response(s, ctx.req, *job, admitted);
+  if (wait.from_prefer) res.set("Preference-Applied", "wait=" + std::to_string(wait.seconds));
+  co_return res;
+}
+
+boost::asio::awaitable<http::response> delete_result(service& s, http::request_context& ctx,
+                                                     const admission& admitted) {
+  auto found = co_await find_visible_job(s, ctx.param, admitted);
+  if (auto* problem = std::get_if<http::response>(&found)) co_return std::move(*problem);
+  auto canceled = co_await s.engine.cancel(std::string(ctx.param));
+  if (!canceled) {
+    if (canceled.error() == errc::job_not_found) co_return job_not_found();
+    co_return http::problem_with_retry(status::service_unavailable, "store-unavailable",
+                                       "Service Unavailable", canceled.error().message(), 2);
+  }
+  co_return http::response{status::no_content, 11};
+}
+
+boost::asio::awaitable<http::response> get_batch(service& s, http::request_context& ctx,
+                                                 const admission& admitted) {
+  std::string ids_param(query_param(ctx.query, "ids"));
+  for (std::size_t pos; (pos = ids_param.find("%2C")) != std::string::npos ||
+                        (pos = ids_param.find("%2c")) != std::string::npos;)
+    ids_param.replace(pos, 3, ",");
+  auto bad = [](std::string detail) {
+    return http::problem_response(status::bad_request, "invalid-batch", "Bad Request", detail);
+  };
+  if (ids_param.empty()) co_return bad("give ids=a,b,... (up to 100 job ids)");
+  std::vector<std::string> ids;
+  for (std::string_view rest = ids_param; !rest.empty();) {
+    const auto comma = rest.find(',');
+    const auto id = rest.substr(0, comma);
+    rest = comma == rest.npos ? std::string_view{} : rest.substr(comma + 1);
+    if (id.empty()) continue;
+    if (!jobs::is_valid_job_id(id)) co_return bad("not a job id: \"" + std::string(id.substr(0, 64)) + "\"");
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id);
+    if (ids.size() > max_batch_ids) co_return bad("at most 100 ids per request");
+  }
+  if (ids.empty()) co_return bad("give ids=a,b,... (up to 100 job ids)");
+
+  const auto now = s.clk.wall_now();
+  std::string jobs_part, missing_part;
+  for (const auto& id : ids) {
+    auto job = co_await s.store.find(id);
+    if (!job && job.error() != errc::job_not_found)
+      co_return http::problem_with_retry(status::service_unavailable, "store-unavailable",
+                                         "Service Unavailable", job.error().message(), 2);
+    if (job && visible_to(**job, admitted)) {
+      jobs_part += (jobs_part.empty() ? "\"" : ",\"") + id + "\":" +
+                   (*job)->document(now, std::nullopt, /*with_result=*/false);
+    } else {
+      missing_part += (missing_part.empty() ? "\"" : ",\"") + id + "\"";
+    }
+  }
+  http::response res{status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = "{\"jobs\":{" + jobs_part + "},\"missing\":[" + missing_part + "]}";
+  co_return res;
+}
+
+// Admission (auth, rate limit) around a handler, with the RateLimit headers
+// on whatever it answers.
+template <class Handler>
+http::handler admitted_route(service& s, Handler h) {
+  return [&s, h](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
+    auto admitted = s.gate.admit(ctx, limit_class::poll);
+    if (admitted.rejection) co_return std::move(*admitted.rejection);
+    auto res = co_await h(s, ctx, admitted);
+    admitted.decorate(res);
+    co_return res;
+  };
 }
 
 }  // namespace
 
 void add_results_routes(http::router& r, service& s) {
-  r.add(http::verb::get, "/results/{id}",
-        [&s](http::request_context& ctx) { return get_result(s, ctx); });
+  r.add(http::verb::get, "/results", admitted_route(s, get_batch));
+  r.add(http::verb::get, "/results/{id}", admitted_route(s, get_result));
+  r.add(http::verb::delete_, "/results/{id}", admitted_route(s, delete_result));
 }
 
 }  // namespace jobrelay::api

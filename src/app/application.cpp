@@ -16,6 +16,7 @@
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/http/server.hpp"
+#include "jobrelay/jobs/change_feed.hpp"
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/store/memory_store.hpp"
 #include "jobrelay/upstream/http_analyzer.hpp"
@@ -63,15 +64,18 @@ struct application::impl {
         analyzer(client, {cfg.upstream.base_url, cfg.upstream.submit_path, cfg.upstream.headers}),
         engine(ioc.get_executor(), store, analyzer, engine_options_from(cfg), real_clock()),
         gate(cfg, real_clock()),
-        svc{cfg, engine, store, gate, real_clock(), real_clock().now()},
+        svc{cfg, engine, store, gate, feed, real_clock(), real_clock().now()},
         routes(api::make_router(svc)),
         server(ioc,
                {cfg.server.listen, milliseconds(cfg.server.header_timeout_ms),
                 milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
                 cfg.limits.max_body_bytes},
-               routes),
+               api::with_cors(routes.as_handler(), cfg)),
         signals(ioc),
-        sweeper(ioc) {}
+        sweeper(ioc) {
+    svc.sse_keepalive = milliseconds(cfg.server.sse_keepalive_ms);
+    store.on_change([this](std::string_view id) { feed.notify(id); });
+  }
 
   config cfg;
   asio::io_context ioc;
@@ -80,6 +84,7 @@ struct application::impl {
   upstream::http_analyzer analyzer;
   jobs::engine engine;
   api::client_gate gate;
+  jobs::change_feed feed;
   api::service svc;
   http::router routes;
   http::server server;
@@ -107,6 +112,7 @@ struct application::impl {
     server.set_draining(true);
     server.stop_accepting();
     engine.stop();
+    feed.close();  // long polls and event streams answer now, not at their deadline
     sweeper.cancel();
     asio::co_spawn(ioc, drain(), asio::detached);
   }

@@ -16,6 +16,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/asio/write.hpp>
 
 #include "jobrelay/http/problem.hpp"
 #include "jobrelay/http/router.hpp"
@@ -28,12 +31,12 @@ using tcp = asio::ip::tcp;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 struct server::impl : std::enable_shared_from_this<impl> {
-  impl(asio::io_context& ioc, server_options o, const router& r)
-      : ioc(ioc), options(std::move(o)), routes(r), acceptor(ioc) {}
+  impl(asio::io_context& ioc, server_options o, handler h)
+      : ioc(ioc), options(std::move(o)), entry(std::move(h)), acceptor(ioc) {}
 
   asio::io_context& ioc;
   server_options options;
-  const router& routes;
+  handler entry;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> draining{false};
@@ -42,6 +45,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> session(tcp::socket socket);
   asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                   const asio::ip::address& peer);
+  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, response& res, unsigned version,
+                                     bool keep_alive, const stream_producer& produce);
   void refuse(tcp::socket& socket);
 };
 
@@ -206,7 +211,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     res = bad_request("the request target must be an absolute path");
   } else {
     try {
-      res = co_await routes.dispatch(ctx);
+      res = co_await entry(ctx);
     } catch (const std::exception& e) {
       spdlog::error("handler for {} {} threw: {}", std::string(to_string(req.method())),
                     std::string(ctx.path), e.what());
@@ -215,11 +220,57 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     }
   }
   const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
+  if (ctx.stream && res.result() == status::ok)
+    co_return co_await write_stream(stream, res, version, keep_alive, ctx.stream);
   co_return co_await write_response(stream, res, version, keep_alive, options.idle_timeout);
 }
 
-server::server(asio::io_context& ioc, server_options options, const router& routes)
-    : impl_(std::make_shared<impl>(ioc, std::move(options), routes)) {}
+namespace {
+
+// Chunks of a streamed body, each bounded by the write deadline: a client
+// that stops reading is dropped instead of queueing data for it.
+class chunk_sink final : public stream_sink {
+ public:
+  chunk_sink(beast::tcp_stream& s, std::chrono::milliseconds deadline) : stream_(s), deadline_(deadline) {}
+  asio::awaitable<bool> write(std::string_view data) override {
+    if (failed_ || data.empty()) co_return !failed_;
+    stream_.expires_after(deadline_);
+    auto [ec, n] = co_await asio::async_write(
+        stream_, bhttp::make_chunk(asio::buffer(data.data(), data.size())), nothrow);
+    failed_ = static_cast<bool>(ec);
+    co_return !failed_;
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  std::chrono::milliseconds deadline_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<bool> server::impl::write_stream(beast::tcp_stream& stream, response& res,
+                                                 unsigned version, bool keep_alive,
+                                                 const stream_producer& produce) {
+  bhttp::response<bhttp::empty_body> head{std::move(res.base())};
+  head.version(version);
+  head.keep_alive(keep_alive);
+  head.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> serializer(head);
+  stream.expires_after(options.idle_timeout);
+  if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, nothrow); ec)
+    co_return false;
+  chunk_sink sink(stream, options.idle_timeout);
+  co_await produce(sink);
+  if (sink.failed()) co_return false;
+  stream.expires_after(options.idle_timeout);
+  auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), nothrow);
+  co_return !ec && keep_alive;
+}
+
+server::server(asio::io_context& ioc, server_options options, handler entry)
+    : impl_(std::make_shared<impl>(ioc, std::move(options), std::move(entry))) {}
 
 server::~server() { stop_accepting(); }
 

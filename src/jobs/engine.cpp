@@ -33,6 +33,7 @@ struct engine::job_run {
   std::string body;
   asio::strand<asio::any_io_executor> strand;
   asio::cancellation_signal cancel;  // emitted on the strand only
+  bool canceled_by_client = false;   // strand only
 };
 
 struct engine::registry {
@@ -128,7 +129,8 @@ engine::engine(asio::any_io_executor executor, store::results_store& store,
 
 engine::~engine() { stop(); }
 
-asio::awaitable<result<snapshot_ptr>> engine::submit(std::string request_body) {
+asio::awaitable<result<store::insert_outcome>> engine::submit(std::string request_body,
+                                                              submission_options options) {
   {
     std::lock_guard lock(registry_->mutex);
     if (registry_->stopped) co_return errc::shutting_down;
@@ -137,8 +139,12 @@ asio::awaitable<result<snapshot_ptr>> engine::submit(std::string request_body) {
   s.id = new_job_id();
   s.status = job_status::queued;
   s.created_at = s.updated_at = clock_.wall_now();
+  s.owner = std::move(options.owner);
+  if (options.events_token) s.events_token = options.events_token(s.id);
   auto snapshot = std::make_shared<const job_snapshot>(s);
-  if (auto stored = co_await store_.insert(snapshot); !stored) co_return stored.error();
+  auto stored = co_await store_.insert(snapshot, std::move(options.idempotency));
+  if (!stored) co_return stored.error();
+  if (stored->what != store::insert_outcome::kind::created) co_return *stored;
 
   auto job = std::make_shared<job_run>(executor_, std::move(s), std::move(request_body));
   {
@@ -148,7 +154,23 @@ asio::awaitable<result<snapshot_ptr>> engine::submit(std::string request_body) {
   spdlog::info("job {}: queued", job->state.id);
   asio::co_spawn(job->strand, run(job),
                  asio::bind_cancellation_slot(job->cancel.slot(), asio::detached));
-  co_return snapshot;
+  co_return *stored;
+}
+
+asio::awaitable<result<void>> engine::cancel(std::string id) {
+  std::shared_ptr<job_run> job;
+  {
+    std::lock_guard lock(registry_->mutex);
+    if (auto it = registry_->runs.find(id); it != registry_->runs.end()) job = it->second;
+  }
+  if (job)
+    asio::post(job->strand, [job] {
+      job->canceled_by_client = true;
+      job->cancel.emit(asio::cancellation_type::terminal);
+    });
+  auto erased = co_await store_.erase(id);
+  if (erased) spdlog::info("job {}: canceled and forgotten", id);
+  co_return erased;
 }
 
 asio::awaitable<void> engine::run(std::shared_ptr<job_run> job) {
@@ -172,6 +194,9 @@ asio::awaitable<void> engine::run(std::shared_ptr<job_run> job) {
   } catch (const boost::system::system_error& e) {
     if (e.code() != asio::error::operation_aborted)
       spdlog::error("job {}: stopped by an unexpected error: {}", id, e.what());
+    // This coroutine is canceled for good; the courtesy DELETE runs apart.
+    if (job->canceled_by_client && !job->state.operation_url.empty())
+      asio::co_spawn(executor_, analyzer_.cancel(job->state.operation_url), asio::detached);
   } catch (const std::exception& e) {
     spdlog::error("job {}: stopped by an unexpected error: {}", id, e.what());
   }

@@ -51,7 +51,7 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   }
   // Ids are URL-safe by construction, so they need no escaping in a path.
   after_result += ",\"links\":{\"self\":\"/results/" + s.id + "\",\"events\":\"/results/" + s.id +
-                  "/events\"}";
+                  "/events" + (s.events_token.empty() ? "" : "?token=" + s.events_token) + "\"}";
   etag_ = "\"" + std::to_string(s.version) + "\"";
 }
 
@@ -80,6 +80,7 @@ std::size_t job_snapshot::byte_size() const {
   return sizeof(*this) + head_.capacity() + progress_part_.capacity() + result_part_.capacity() +
          after_result_.capacity() +
          state_.result_json.capacity() + state_.operation_url.capacity() +
+         state_.owner.capacity() + state_.events_token.capacity() +
          (state_.error ? state_.error->upstream_json.capacity() + state_.error->message.size() : 0);
 }
 

@@ -18,6 +18,7 @@ void memory_store::count(const jobs::snapshot_ptr& job, int delta) {
 
 void memory_store::remove_locked(std::unordered_map<std::string, entry>::iterator it) {
   if (it->second.job->terminal()) terminal_order_.erase(it->second.terminal_pos);
+  if (!it->second.idempotency_key.empty()) keys_.erase(it->second.idempotency_key);
   stats_.bytes -= it->second.bytes;
   count(it->second.job, -1);
   jobs_.erase(it);
@@ -46,23 +47,40 @@ std::size_t memory_store::sweep_expired() {
   return sweep_locked(clock_.now());
 }
 
-result<void> memory_store::insert_now(jobs::snapshot_ptr job) {
+result<insert_outcome> memory_store::insert_now(jobs::snapshot_ptr job,
+                                                std::optional<idempotency_claim> claim) {
   std::lock_guard lock(mutex_);
   sweep_locked(clock_.now());
+  if (claim) {
+    if (auto k = keys_.find(claim->scoped_key); k != keys_.end()) {
+      if (k->second.body_digest != claim->body_digest) return insert_outcome{insert_outcome::kind::conflict, {}};
+      auto existing = jobs_.find(k->second.job_id);
+      if (existing != jobs_.end()) return insert_outcome{insert_outcome::kind::reused, existing->second.job};
+      keys_.erase(k);  // cannot happen: keys leave with their job; be safe anyway
+    }
+  }
   if (jobs_.size() >= options_.max_jobs) return errc::store_full;
-  entry e{job, job->byte_size(), {}};
+  entry e{job, job->byte_size(), {}, claim ? claim->scoped_key : std::string()};
   if (job->terminal())
     e.terminal_pos = terminal_order_.insert(terminal_order_.end(),
                                             {clock_.now() + options_.result_ttl, job->id()});
   auto [it, inserted] = jobs_.try_emplace(job->id(), std::move(e));
   if (!inserted) return errc::store_full;  // 128-bit ids do not collide; refuse rather than clobber
+  if (claim) keys_.emplace(claim->scoped_key, key_record{job->id(), claim->body_digest});
   stats_.bytes += it->second.bytes;
   count(job, +1);
   evict_over_budget_locked();
-  return {};
+  return insert_outcome{insert_outcome::kind::created, std::move(job)};
 }
 
 result<void> memory_store::update_now(jobs::snapshot_ptr job) {
+  const std::string id = job->id();
+  auto stored = update_locked(std::move(job));
+  if (stored && on_change_) on_change_(id);
+  return stored;
+}
+
+result<void> memory_store::update_locked(jobs::snapshot_ptr job) {
   std::lock_guard lock(mutex_);
   const auto now = clock_.now();
   sweep_locked(now);
@@ -95,10 +113,13 @@ result<jobs::snapshot_ptr> memory_store::find_now(std::string_view id) const {
 }
 
 result<void> memory_store::erase_now(std::string_view id) {
-  std::lock_guard lock(mutex_);
-  auto it = jobs_.find(std::string(id));
-  if (it == jobs_.end()) return errc::job_not_found;
-  remove_locked(it);
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(std::string(id));
+    if (it == jobs_.end()) return errc::job_not_found;
+    remove_locked(it);
+  }
+  if (on_change_) on_change_(id);
   return {};
 }
 
@@ -107,8 +128,9 @@ store_stats memory_store::stats() const {
   return stats_;
 }
 
-boost::asio::awaitable<result<void>> memory_store::insert(jobs::snapshot_ptr job) {
-  co_return insert_now(std::move(job));
+boost::asio::awaitable<result<insert_outcome>> memory_store::insert(
+    jobs::snapshot_ptr job, std::optional<idempotency_claim> claim) {
+  co_return insert_now(std::move(job), std::move(claim));
 }
 boost::asio::awaitable<result<void>> memory_store::update(jobs::snapshot_ptr job) {
   co_return update_now(std::move(job));

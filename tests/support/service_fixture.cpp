@@ -65,7 +65,7 @@ reply running_service::wait_until_terminal(const std::string& id,
 
 struct running_mock::impl {
   explicit impl(mock::mock_options o)
-      : mock(o, real_clock()), server(ioc, {"127.0.0.1:0"}, (mock.add_routes(routes), routes)) {
+      : mock(o, real_clock()), server(ioc, {"127.0.0.1:0"}, (mock.add_routes(routes), routes.as_handler())) {
     if (!server.listen()) throw std::runtime_error("mock cannot listen");
     server.start();
     thread = std::thread([this] { ioc.run(); });

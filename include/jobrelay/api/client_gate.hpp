@@ -1,11 +1,14 @@
-// Who is asking, and may they: the client identity of API.md (peer address,
-// or the right-most untrusted X-Forwarded-For entry behind a trusted proxy)
-// and the per-client token buckets for submits and polls.
+// Who is asking, and may they: API-key auth (when configured), the client
+// identity of API.md (the key; else the peer address, or the right-most
+// untrusted X-Forwarded-For entry behind a trusted proxy), and the
+// per-client token buckets for submits and polls with their RateLimit headers.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "jobrelay/http/message.hpp"
 #include "jobrelay/http/router.hpp"
@@ -17,12 +20,22 @@ class clock;
 
 namespace jobrelay::api {
 
+class link_tokens;
+
 enum class limit_class { submit, poll };
 
 struct admission {
-  std::string client_id;
+  std::string client_id;  // the rate-limit key; also scopes Idempotency-Keys
+  std::string owner;      // id of the API key; empty when auth is off
   bool peer_is_trusted_proxy = false;
-  std::optional<http::response> rejection;  // a 429 problem, ready to send
+  bool via_link_token = false;  // admitted by an event-stream link token
+  std::vector<std::pair<std::string, std::string>> headers;  // RateLimit, RateLimit-Policy
+  std::optional<http::response> rejection;  // a 401 or 429 problem, ready to send
+
+  // Adds the headers every answer on a limited route carries.
+  void decorate(http::response& res) const {
+    for (const auto& [name, value] : headers) res.set(name, value);
+  }
 };
 
 class client_gate {
@@ -30,15 +43,24 @@ class client_gate {
   client_gate(const config& cfg, const clock& clock);
   ~client_gate();
 
-  admission admit(const http::request_context& ctx, limit_class which);
+  // `link_token_job`: on the event-stream route, the job whose link token (the
+  // `token` query parameter) may stand in for the API key.
+  admission admit(const http::request_context& ctx, limit_class which,
+                  std::string_view link_token_job = {});
+
+  bool auth_enabled() const;
+  const link_tokens& tokens() const;
 
   // Drops idle buckets; called by a periodic timer.
   void sweep();
-  std::size_t tracked_clients() const;
 
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+// A query parameter's raw value ("" when absent). Values we read (ids,
+// numbers, tokens) are URL-safe, so no percent-decoding is needed.
+std::string_view query_param(std::string_view query, std::string_view name);
 
 }  // namespace jobrelay::api

@@ -12,7 +12,8 @@
 
 namespace jobrelay::jobs {
 class engine;
-}
+class change_feed;
+}  // namespace jobrelay::jobs
 namespace jobrelay::store {
 class results_store;
 }
@@ -26,21 +27,43 @@ struct service {
   jobs::engine& engine;
   store::results_store& store;
   client_gate& gate;
+  jobs::change_feed& feed;
   const clock& clk;
   steady_time started_at;
   std::atomic<bool> draining{false};
+  // Held requests, for /stats and /metrics.
+  std::atomic<std::size_t> long_polls{0};
+  std::atomic<std::size_t> event_streams{0};
+  // How long an idle event stream waits before a keep-alive comment.
+  std::chrono::milliseconds sse_keepalive{15000};
+};
+
+// Counts a held request (long poll, event stream) while it lives.
+struct gauge_hold {
+  explicit gauge_hold(std::atomic<std::size_t>& g) : g_(g) { ++g_; }
+  ~gauge_hold() { --g_; }
+  gauge_hold(const gauge_hold&) = delete;
+  gauge_hold& operator=(const gauge_hold&) = delete;
+  std::atomic<std::size_t>& g_;
 };
 
 void add_analyze_routes(http::router& r, service& s);
 void add_results_routes(http::router& r, service& s);
+void add_events_routes(http::router& r, service& s);
 void add_ops_routes(http::router& r, service& s);
 
 inline http::router make_router(service& s) {
   http::router r;
   add_analyze_routes(r, s);
   add_results_routes(r, s);
+  add_events_routes(r, s);
   add_ops_routes(r, s);
   return r;
 }
+
+// CORS in front of everything (API.md "CORS"): preflights answered before
+// routing, auth or rate limits; the allow/expose headers on every answer to an
+// allowed origin, problems, 304s and event streams included.
+http::handler with_cors(http::handler next, const config& cfg);
 
 }  // namespace jobrelay::api

@@ -14,12 +14,26 @@
 
 namespace jobrelay::http {
 
+// The body of a response that is written as it is produced (an event
+// stream): the session writes the head, then hands the producer this sink.
+class stream_sink {
+ public:
+  virtual ~stream_sink() = default;
+  // One piece of the body. False when the client is gone or did not take the
+  // bytes within the write deadline: the producer should stop.
+  virtual boost::asio::awaitable<bool> write(std::string_view data) = 0;
+};
+using stream_producer = std::function<boost::asio::awaitable<void>(stream_sink&)>;
+
 struct request_context {
   request& req;
   boost::asio::ip::address peer;
   std::string_view path;   // the target up to '?'
   std::string_view query;  // after '?', empty when none
   std::string_view param;  // the {param} segment of the matched pattern
+  // Set by a handler whose response body streams; the response it returns
+  // is then only the head (sent chunked).
+  stream_producer stream = {};
 };
 
 using handler = std::function<boost::asio::awaitable<response>(request_context&)>;
@@ -31,6 +45,11 @@ class router {
   void add(verb method, std::string pattern, handler h);
 
   boost::asio::awaitable<response> dispatch(request_context& ctx) const;
+
+  // This router as the server's entry handler; the router must outlive it.
+  handler as_handler() const {
+    return [this](request_context& ctx) { return dispatch(ctx); };
+  }
 
   // Every pattern once, in the order added (the OpenAPI test reads these).
   std::vector<std::string> patterns() const;

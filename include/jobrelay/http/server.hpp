@@ -13,6 +13,7 @@
 #include <string>
 
 #include "jobrelay/error.hpp"
+#include "jobrelay/http/router.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -20,7 +21,6 @@ class io_context;
 
 namespace jobrelay::http {
 
-class router;
 
 struct server_options {
   std::string listen = "0.0.0.0:8080";  // host:port or [v6]:port
@@ -32,7 +32,9 @@ struct server_options {
 
 class server {
  public:
-  server(boost::asio::io_context& ioc, server_options options, const router& routes);
+  // `entry` answers every well-formed request (a router, or middleware in
+  // front of one); it must outlive the server.
+  server(boost::asio::io_context& ioc, server_options options, handler entry);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -17,9 +18,7 @@
 #include "jobrelay/error.hpp"
 #include "jobrelay/jobs/job_snapshot.hpp"
 
-namespace jobrelay::store {
-class results_store;
-}
+#include "jobrelay/store/results_store.hpp"
 namespace jobrelay::upstream {
 class analyzer;
 }
@@ -36,6 +35,13 @@ struct engine_options {
   std::chrono::seconds max_job_duration{300};
 };
 
+struct submission_options {
+  std::string owner;
+  // Issues the job's link token once its id is known; empty: no token.
+  std::function<std::string(const std::string& id)> events_token;
+  std::optional<store::idempotency_claim> idempotency;
+};
+
 class engine {
  public:
   engine(boost::asio::any_io_executor executor, store::results_store& store,
@@ -44,10 +50,16 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  // Creates the job (status queued), stores it and starts its coroutine.
+  // Creates the job (status queued), stores it and starts its coroutine —
+  // unless the idempotency claim finds the job an earlier request created.
   // Returns before anything is sent upstream. errc::store_full,
   // errc::store_unavailable, errc::shutting_down.
-  boost::asio::awaitable<result<snapshot_ptr>> submit(std::string request_body);
+  boost::asio::awaitable<result<store::insert_outcome>> submit(std::string request_body,
+                                                              submission_options options = {});
+
+  // Stops the job's coroutine, asks the upstream to cancel (best effort) and
+  // forgets the job. errc::job_not_found when there is no such job.
+  boost::asio::awaitable<result<void>> cancel(std::string id);
 
   // Stops every job coroutine (shutdown). Jobs keep their last state.
   void stop();

@@ -45,9 +45,10 @@ struct job_state {
   std::string result_json;            // serialized upstream result; succeeded only
   std::optional<job_error> error;     // failed only
   std::uint64_t version = 1;          // bumped on every change; the ETag
-  // Engine bookkeeping, not part of the document: kept so another poller can
-  // take the job over later.
-  std::string operation_url;
+  // Not part of the document:
+  std::string operation_url;  // so another poller can take the job over later
+  std::string owner;          // id of the API key that created it; empty without auth
+  std::string events_token;   // link token for links.events when auth is on
 };
 
 }  // namespace jobrelay::jobs

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,14 @@ class job_snapshot {
   // Bytes this snapshot holds; what limits.max_cache_bytes counts.
   std::size_t byte_size() const;
 
+  // A terminal job's document never changes, so an encoding of it (gzip) is
+  // made once per version, by the first request that wants it.
+  template <class Make>
+  const std::string& encoded_once(Make make) const {
+    std::call_once(encoded_flag_, [&] { encoded_ = make(); });
+    return encoded_;
+  }
+
  private:
   job_state state_;
   // The document is head_ + elapsed + progress_part_ + result_part_ +
@@ -44,6 +53,8 @@ class job_snapshot {
   std::string result_part_;
   std::string after_result_;  // error and links
   std::string etag_;
+  mutable std::once_flag encoded_flag_;
+  mutable std::string encoded_;
 };
 
 using snapshot_ptr = std::shared_ptr<const job_snapshot>;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <string>
@@ -25,7 +26,8 @@ class memory_store final : public results_store {
  public:
   memory_store(memory_store_options options, const clock& clock);
 
-  boost::asio::awaitable<result<void>> insert(jobs::snapshot_ptr job) override;
+  boost::asio::awaitable<result<insert_outcome>> insert(
+      jobs::snapshot_ptr job, std::optional<idempotency_claim> claim = std::nullopt) override;
   boost::asio::awaitable<result<void>> update(jobs::snapshot_ptr job) override;
   boost::asio::awaitable<result<jobs::snapshot_ptr>> find(std::string_view id) override;
   boost::asio::awaitable<result<void>> erase(std::string_view id) override;
@@ -33,10 +35,15 @@ class memory_store final : public results_store {
 
   // The same operations without a coroutine frame; the awaitable ones call
   // these. Public for unit tests and for callers that know the store is local.
-  result<void> insert_now(jobs::snapshot_ptr job);
+  result<insert_outcome> insert_now(jobs::snapshot_ptr job,
+                                    std::optional<idempotency_claim> claim = std::nullopt);
   result<void> update_now(jobs::snapshot_ptr job);
   result<jobs::snapshot_ptr> find_now(std::string_view id) const;
   result<void> erase_now(std::string_view id);
+
+  // Called after a job changed or went away (outside the lock), so waiters
+  // can be woken. Set once, before use.
+  void on_change(std::function<void(std::string_view id)> hook) { on_change_ = std::move(hook); }
 
   // Drops terminal jobs whose TTL has passed; cheap when nothing is due.
   // Called by a periodic timer and on every write.
@@ -52,8 +59,14 @@ class memory_store final : public results_store {
     jobs::snapshot_ptr job;
     std::size_t bytes = 0;
     terminal_list::iterator terminal_pos;  // valid only when job->terminal()
+    std::string idempotency_key;           // scoped key that points here, if any
+  };
+  struct key_record {
+    std::string job_id;
+    std::string body_digest;
   };
 
+  result<void> update_locked(jobs::snapshot_ptr job);
   void count(const jobs::snapshot_ptr& job, int delta);
   void remove_locked(std::unordered_map<std::string, entry>::iterator it);
   std::size_t sweep_locked(steady_time now);
@@ -63,6 +76,8 @@ class memory_store final : public results_store {
   const clock& clock_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, entry> jobs_;
+  std::unordered_map<std::string, key_record> keys_;
+  std::function<void(std::string_view)> on_change_;
   terminal_list terminal_order_;
   store_stats stats_;
 };

@@ -6,6 +6,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "jobrelay/error.hpp"
@@ -24,12 +26,32 @@ struct store_stats {
   std::uint64_t expired = 0;  // dropped at the end of their TTL
 };
 
+// An Idempotency-Key, scoped to its client, and a digest of the request body
+// it came with.
+struct idempotency_claim {
+  std::string scoped_key;
+  std::string body_digest;
+};
+
+struct insert_outcome {
+  enum class kind {
+    created,   // the job was added
+    reused,    // the key was known: `job` is the job it created
+    conflict,  // the key was known with another body: nothing added
+  };
+  kind what = kind::created;
+  jobs::snapshot_ptr job;
+};
+
 class results_store {
  public:
   virtual ~results_store() = default;
 
-  // Adds a new job. errc::store_full when limits.max_jobs jobs are held.
-  virtual boost::asio::awaitable<result<void>> insert(jobs::snapshot_ptr job) = 0;
+  // Adds a new job, atomically with its idempotency claim when there is one,
+  // so two concurrent first requests with one key create one job.
+  // errc::store_full when limits.max_jobs jobs are held.
+  virtual boost::asio::awaitable<result<insert_outcome>> insert(
+      jobs::snapshot_ptr job, std::optional<idempotency_claim> claim = std::nullopt) = 0;
 
   // Publishes a newer version of a known job. errc::job_not_found when the job
   // was deleted or has expired meanwhile (its engine should stop).

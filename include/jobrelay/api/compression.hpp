@@ -1,0 +1,18 @@
+// gzip for answers over 1 KiB when the client accepts it (API.md).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace jobrelay::api {
+
+inline constexpr std::size_t gzip_min_bytes = 1024;
+
+// True when Accept-Encoding lists gzip (or *) with a non-zero q.
+bool accepts_gzip(std::string_view accept_encoding);
+
+// A complete gzip member; nullopt only if zlib fails (then send identity).
+std::optional<std::string> gzip(std::string_view data);
+
+}  // namespace jobrelay::api

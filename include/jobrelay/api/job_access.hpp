@@ -1,0 +1,28 @@
+// Reading one job on behalf of an admitted client: id shape, store lookup,
+// ownership (another key's job is "not found", never "forbidden"), and the
+// problem documents for what goes wrong. Shared by the /results handlers.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <string_view>
+#include <variant>
+
+#include "jobrelay/http/message.hpp"
+#include "jobrelay/jobs/job_snapshot.hpp"
+
+namespace jobrelay::api {
+
+struct service;
+struct admission;
+
+http::response job_not_found();
+
+// The job, or the problem to answer instead (404, or 503 when the store is
+// unreachable).
+boost::asio::awaitable<std::variant<jobs::snapshot_ptr, http::response>> find_visible_job(
+    service& s, std::string_view id, const admission& admitted);
+
+// Job visibility under auth: the creating key, or a link token for this job.
+bool visible_to(const jobs::job_snapshot& job, const admission& admitted);
+
+}  // namespace jobrelay::api

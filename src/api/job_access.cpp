@@ -1,0 +1,33 @@
+#include "jobrelay/api/job_access.hpp"
+
+#include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/service.hpp"
+#include "jobrelay/http/problem.hpp"
+#include "jobrelay/jobs/job_id.hpp"
+#include "jobrelay/store/results_store.hpp"
+
+namespace jobrelay::api {
+
+http::response job_not_found() {
+  return http::problem_response(http::status::not_found, "job-not-found", "Not Found",
+                                "no job with this id: it never existed, expired or was deleted");
+}
+
+bool visible_to(const jobs::job_snapshot& job, const admission& admitted) {
+  return admitted.via_link_token || job.state().owner == admitted.owner;
+}
+
+boost::asio::awaitable<std::variant<jobs::snapshot_ptr, http::response>> find_visible_job(
+    service& s, std::string_view id, const admission& admitted) {
+  if (!jobs::is_valid_job_id(id)) co_return job_not_found();
+  auto job = co_await s.store.find(id);
+  if (!job) {
+    if (job.error() == errc::job_not_found) co_return job_not_found();
+    co_return http::problem_with_retry(http::status::service_unavailable, "store-unavailable",
+                                       "Service Unavailable", job.error().message(), 2);
+  }
+  if (!visible_to(**job, admitted)) co_return job_not_found();
+  co_return std::move(*job);
+}
+
+}  // namespace jobrelay::api
