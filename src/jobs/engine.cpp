@@ -194,12 +194,12 @@ asio::awaitable<void> engine::run(std::shared_ptr<job_run> job) {
   } catch (const boost::system::system_error& e) {
     if (e.code() != asio::error::operation_aborted)
       spdlog::error("job {}: stopped by an unexpected error: {}", id, e.what());
-    // This coroutine is canceled for good; the courtesy DELETE runs apart.
-    if (job->canceled_by_client && !job->state.operation_url.empty())
-      asio::co_spawn(executor_, analyzer_.cancel(job->state.operation_url), asio::detached);
   } catch (const std::exception& e) {
     spdlog::error("job {}: stopped by an unexpected error: {}", id, e.what());
   }
+  // This coroutine is canceled for good; the courtesy DELETE runs apart.
+  if (job->canceled_by_client && !job->state.operation_url.empty())
+    asio::co_spawn(executor_, analyzer_.cancel(job->state.operation_url), asio::detached);
   finish(id);
 }
 
