@@ -71,6 +71,7 @@ boost::asio::awaitable<http::response> get_result(service& s, http::request_cont
     const std::string baseline = inm.empty() ? job->etag() : std::string(inm);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait.seconds);
     gauge_hold held(s.long_polls);
+    if (ctx.release_read_buffer) ctx.release_read_buffer();
     auto subscription = co_await s.feed.subscribe(job->id());
     while (etag_matches(baseline, job->etag()) && !job->terminal() && !s.feed.closed()) {
       auto again = co_await find_visible_job(s, ctx.param, admitted);

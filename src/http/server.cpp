@@ -45,8 +45,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> session(tcp::socket socket);
   asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                   const asio::ip::address& peer);
-  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, response& res, unsigned version,
-                                     bool keep_alive, const stream_producer& produce);
+  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     response& res, unsigned version, bool keep_alive,
+                                     const stream_producer& produce);
   void refuse(tcp::socket& socket);
 };
 
@@ -206,6 +207,10 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   const auto qmark = target.find('?');
   request_context ctx{req, peer, target.substr(0, qmark),
                       qmark == target.npos ? std::string_view{} : target.substr(qmark + 1), {}};
+  // Nothing is pipelined behind this request: the buffer can go while it is held.
+  ctx.release_read_buffer = [&buffer] {
+    if (buffer.size() == 0) buffer.shrink_to_fit();
+  };
   response res;
   if (ctx.path.empty() || ctx.path.front() != '/') {
     res = bad_request("the request target must be an absolute path");
@@ -221,7 +226,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   }
   const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
   if (ctx.stream && res.result() == status::ok)
-    co_return co_await write_stream(stream, res, version, keep_alive, ctx.stream);
+    co_return co_await write_stream(stream, buffer, res, version, keep_alive, ctx.stream);
   co_return co_await write_response(stream, res, version, keep_alive, options.idle_timeout);
 }
 
@@ -250,9 +255,12 @@ class chunk_sink final : public stream_sink {
 
 }  // namespace
 
-asio::awaitable<bool> server::impl::write_stream(beast::tcp_stream& stream, response& res,
+asio::awaitable<bool> server::impl::write_stream(beast::tcp_stream& stream,
+                                                 beast::flat_buffer& buffer, response& res,
                                                  unsigned version, bool keep_alive,
                                                  const stream_producer& produce) {
+  const bool buffer_is_empty = buffer.size() == 0;
+  if (buffer_is_empty) buffer.shrink_to_fit();  // a stream holds the connection for long
   bhttp::response<bhttp::empty_body> head{std::move(res.base())};
   head.version(version);
   head.keep_alive(keep_alive);

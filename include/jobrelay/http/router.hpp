@@ -34,6 +34,9 @@ struct request_context {
   // Set by a handler whose response body streams; the response it returns
   // is then only the head (sent chunked).
   stream_producer stream = {};
+  // Frees the connection's read buffer; a handler about to hold the request
+  // (long poll) calls it so that thousands of held requests stay cheap.
+  std::function<void()> release_read_buffer = {};
 };
 
 using handler = std::function<boost::asio::awaitable<response>(request_context&)>;
