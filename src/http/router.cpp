@@ -73,6 +73,7 @@ boost::asio::awaitable<response> router::dispatch(request_context& ctx) const {
     co_return res;
   }
   ctx.param = param;
+  ctx.route = r->pattern;
   co_return co_await r->h(ctx);
 }
 

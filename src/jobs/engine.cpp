@@ -58,11 +58,27 @@ asio::awaitable<void> sleep_for(milliseconds d) {
 
 // Retries transient failures with backoff. A transient outcome from here means
 // the retry budget (max_retries in a row) is spent.
+std::string_view outcome_name(outcome o) {
+  switch (o) {
+    case outcome::accepted:
+    case outcome::status:
+    case outcome::no_news: return "ok";
+    case outcome::transient: return "transient";
+    case outcome::rejected: return "rejected";
+    case outcome::protocol: return "protocol";
+  }
+  return "protocol";
+}
+
 template <class Call>
-asio::awaitable<attempt> with_retries(const engine_options& options, const std::string& job_id,
-                                      const char* what, Call call) {
+asio::awaitable<attempt> with_retries(const engine_options& options, const engine_observer& observer,
+                                      const std::string& job_id, const char* what, Call call) {
   for (unsigned failures = 0;; ++failures) {
+    const auto started = std::chrono::steady_clock::now();
     attempt a = co_await call();
+    if (observer.upstream_call)
+      observer.upstream_call(what, outcome_name(a.kind),
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (a.kind != outcome::transient || failures >= options.max_retries) co_return a;
     milliseconds wait = retry_backoff(failures, options.retry_base, options.retry_cap, unit_random());
     if (a.retry_after) wait = std::max(wait, *a.retry_after);
@@ -210,7 +226,7 @@ asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
     fail(s, code, std::move(message), clock_.wall_now(), std::move(upstream));
   };
 
-  attempt submitted = co_await with_retries(options_, s.id, "submit",
+  attempt submitted = co_await with_retries(options_, observer_, s.id, "submit",
                                             [&] { return analyzer_.submit(job->body); });
   job->body = std::string();  // the upstream has it; do not hold it for minutes
   switch (submitted.kind) {
@@ -245,7 +261,7 @@ asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
   std::optional<milliseconds> hint = submitted.retry_after;
   for (;;) {
     co_await sleep_for(schedule.next(hint));
-    attempt polled = co_await with_retries(options_, s.id, "poll",
+    attempt polled = co_await with_retries(options_, observer_, s.id, "poll",
                                            [&] { return analyzer_.poll(s.operation_url); });
     hint = polled.retry_after;
     switch (polled.kind) {
@@ -277,6 +293,9 @@ asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
 asio::awaitable<bool> engine::publish(job_run& job) {
   job.state.version += 1;
   job.state.updated_at = clock_.wall_now();
+  if (is_terminal(job.state.status) && observer_.finished)
+    observer_.finished(job.state.status,
+                       std::chrono::duration<double>(job.state.updated_at - job.state.created_at).count());
   auto stored = co_await store_.update(std::make_shared<const job_snapshot>(job.state));
   if (!stored) {
     if (stored.error() == errc::job_not_found) {

@@ -31,6 +31,7 @@ struct request_context {
   std::string_view path;   // the target up to '?'
   std::string_view query;  // after '?', empty when none
   std::string_view param;  // the {param} segment of the matched pattern
+  std::string_view route;  // the matched pattern ("/results/{id}"), for metrics and logs
   // Set by a handler whose response body streams; the response it returns
   // is then only the head (sent chunked).
   stream_producer stream = {};

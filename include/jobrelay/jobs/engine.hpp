@@ -42,6 +42,15 @@ struct submission_options {
   std::optional<store::idempotency_claim> idempotency;
 };
 
+// What the engine reports as it works, for metrics; set before jobs run.
+struct engine_observer {
+  // One upstream call: "submit" or "poll", an outcome ("ok", "transient",
+  // "rejected", "protocol") and how long it took.
+  std::function<void(std::string_view call, std::string_view outcome, double seconds)> upstream_call;
+  // A job reached a terminal status after `seconds`.
+  std::function<void(job_status status, double seconds)> finished;
+};
+
 class engine {
  public:
   engine(boost::asio::any_io_executor executor, store::results_store& store,
@@ -67,6 +76,8 @@ class engine {
   // Job coroutines alive now.
   std::size_t active() const;
 
+  void observe(engine_observer observer) { observer_ = std::move(observer); }
+
  private:
   struct job_run;
   boost::asio::awaitable<void> run(std::shared_ptr<job_run> job);
@@ -82,6 +93,7 @@ class engine {
 
   struct registry;
   std::shared_ptr<registry> registry_;
+  engine_observer observer_;
 };
 
 }  // namespace jobrelay::jobs
