@@ -54,7 +54,9 @@ class http_client {
 
   // Errors: upstream_bad_url, upstream_resolve_failed, upstream_connect_failed,
   // upstream_tls_failed, upstream_timeout, upstream_closed,
-  // upstream_bad_response, upstream_response_too_large, shutting_down.
+  // upstream_bad_response, upstream_response_too_large, shutting_down; and
+  // boost::asio::error::operation_aborted when the caller cancels the call
+  // (its connection is then closed and its slot freed).
   // Safe to call from any thread and from many coroutines at once.
   boost::asio::awaitable<result<http_reply>> send(http_call call);
 

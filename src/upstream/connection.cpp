@@ -1,0 +1,194 @@
+#include "connection.hpp"
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "error_mapping.hpp"
+#include "watchdog.hpp"
+
+namespace jobrelay::upstream::detail {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+boost::system::error_code code(errc e) {
+  return make_error_code(e);
+}
+
+}  // namespace
+
+connection::connection(const asio::any_io_executor& executor, origin where,
+                       ssl::context* tls_context)
+    : where_(std::move(where)) {
+  if (tls_context != nullptr) {
+    tls_.emplace(executor, *tls_context);
+  } else {
+    plain_.emplace(executor);
+  }
+}
+
+tcp::socket& connection::socket() {
+  return tls_ ? tls_->next_layer() : *plain_;
+}
+
+void connection::close() noexcept {
+  boost::system::error_code ignored;
+  socket().shutdown(tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
+}
+
+bool connection::looks_alive() noexcept {
+  tcp::socket& s = socket();
+  if (!s.is_open()) return false;
+  char byte = 0;
+  const ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  // 0 is an orderly close; data means the peer said something unasked (a TLS
+  // close_notify, a late error page): either way not a clean slate.
+  if (n >= 0) return false;
+  return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+asio::awaitable<exchange_result> connection::exchange(const http::request& request,
+                                                      steady_time deadline, read_limits limits,
+                                                      bool head_request) {
+  if (tls_) co_return co_await exchange_on(*tls_, request, deadline, limits, head_request);
+  co_return co_await exchange_on(*plain_, request, deadline, limits, head_request);
+}
+
+template <class Stream>
+asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
+                                                         const http::request& request,
+                                                         steady_time deadline, read_limits limits,
+                                                         bool head_request) {
+  exchange_result out;
+  if (std::chrono::steady_clock::now() >= deadline) {
+    out.reply = code(errc::upstream_timeout);
+    out.nothing_received = true;
+    co_return out;
+  }
+
+  auto executor = co_await asio::this_coro::executor;
+  watchdog guard(executor);
+  // The handler keeps the connection alive; it only runs while this call owns it.
+  guard.arm(deadline, [self = shared_from_this()] { self->close(); });
+
+  buffer_.clear();
+  auto [write_ec, written] = co_await bhttp::async_write(stream, request, use_tuple);
+  if (write_ec) {
+    out.reply = code(guard.fired() ? errc::upstream_timeout : errc::upstream_closed);
+    out.nothing_received = true;
+    co_return out;
+  }
+
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(limits.max_body_bytes);
+  parser.header_limit(limits.max_header_bytes);
+  if (head_request) parser.skip(true);
+
+  auto [read_ec, read] = co_await bhttp::async_read(stream, buffer_, parser, use_tuple);
+  if (read_ec) {
+    const auto* data = static_cast<const char*>(buffer_.data().data());
+    const std::string_view unparsed(data, buffer_.size());
+    out.nothing_received = !parser.got_some() && unparsed.empty();
+    out.reply =
+        code(guard.fired() ? errc::upstream_timeout : classify_read_error(read_ec, unparsed));
+    co_return out;
+  }
+  guard.disarm();
+
+  http::response message = parser.release();
+  http_reply reply;
+  reply.status = message.result_int();
+  for (const auto& field : message) {
+    reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  reply.body = std::move(message.body());
+  // HTTP/1.0 keep-alive is a dialect nobody needs any more; don't bet on it.
+  out.reusable =
+      message.version() == 11 && message.keep_alive() && buffer_.size() == 0 && socket().is_open();
+  out.reply = std::move(reply);
+  co_return out;
+}
+
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+}  // namespace
+
+asio::awaitable<result<std::shared_ptr<connection>>> open_connection(
+    const origin& where, steady_time deadline, const connect_settings& settings) {
+  if (where.tls && settings.tls_context == nullptr) co_return code(errc::upstream_tls_failed);
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= deadline) co_return code(errc::upstream_timeout);
+  const steady_time connect_deadline = std::min(deadline, now + settings.connect_timeout);
+
+  auto executor = co_await asio::this_coro::executor;
+  watchdog guard(executor);
+
+  // Name resolution runs in Asio's resolver thread; cancel() lets the call
+  // report the timeout, though only once getaddrinfo itself has returned.
+  tcp::resolver resolver(executor);
+  guard.arm(connect_deadline, [&resolver] { resolver.cancel(); });
+  const std::string port = std::to_string(where.port);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(where.host, port, use_tuple);
+  if (resolve_ec) {
+    co_return code(guard.fired() ? errc::upstream_timeout : errc::upstream_resolve_failed);
+  }
+
+  auto conn = std::make_shared<connection>(settings.io_executor, where,
+                                           where.tls ? settings.tls_context : nullptr);
+  guard.arm(connect_deadline, [conn] { conn->close(); });
+  auto [connect_ec, endpoint] = co_await asio::async_connect(conn->socket(), endpoints, use_tuple);
+  if (connect_ec) {
+    co_return code(guard.fired() ? errc::upstream_timeout : errc::upstream_connect_failed);
+  }
+  boost::system::error_code ignored;
+  conn->socket().set_option(tcp::no_delay(true), ignored);
+
+  if (where.tls) {
+    auto& stream = conn->tls_stream();
+    // SNI carries names only; RFC 6066 forbids literal addresses there.
+    if (!is_ip_literal(where.host) &&
+        SSL_set_tlsext_host_name(stream.native_handle(), where.host.c_str()) != 1) {
+      co_return code(errc::upstream_tls_failed);
+    }
+    if (settings.tls_verify) {
+      stream.set_verify_mode(ssl::verify_peer);
+      stream.set_verify_callback(ssl::host_name_verification(where.host));
+    } else {
+      stream.set_verify_mode(ssl::verify_none);
+    }
+    guard.arm(deadline, [conn] { conn->close(); });
+    auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
+    if (handshake_ec) {
+      co_return code(guard.fired() ? errc::upstream_timeout : errc::upstream_tls_failed);
+    }
+  }
+  guard.disarm();
+  co_return conn;
+}
+
+}  // namespace jobrelay::upstream::detail
