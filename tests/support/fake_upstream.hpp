@@ -1,8 +1,6 @@
-// A scriptable upstream for integration tests: listens on 127.0.0.1 (plain or
-// TLS), records every request, and answers each one as the test's handler
-// says: a response, or misbehaviour (hang, close, garbage, a body that stops
-// short). Runs its own thread; stops cleanly in its destructor even with
-// connections left hanging.
+// The job-level view of scripted_upstream for protocol tests: answers built
+// as "this status, this body", request counts by method and path. All the
+// socket work is scripted_upstream's.
 #pragma once
 
 #include <functional>
@@ -11,17 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "scripted_upstream.hpp"
+
 namespace jobrelay::testing {
 
 struct tls_material;
-
-struct fake_request {
-  std::string method;
-  std::string target;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string header(std::string_view name) const;
-};
+using fake_request = recorded_request;
 
 struct fake_action {
   enum class kind { respond, hang, close, garbage, partial } what = kind::respond;
@@ -36,8 +29,10 @@ struct fake_action {
   static fake_action hang() { return {kind::hang}; }
   static fake_action close() { return {kind::close}; }
   static fake_action garbage() { return {kind::garbage}; }
-  // Sends a head promising 1000 bytes, then 10 bytes, then nothing more.
+  // A head promising 1000 bytes, then 10 of them, then nothing more.
   static fake_action partial() { return {kind::partial}; }
+
+  upstream_action to_action() const;
 };
 
 class fake_upstream {
@@ -45,22 +40,19 @@ class fake_upstream {
   using handler = std::function<fake_action(const fake_request&)>;
 
   explicit fake_upstream(handler h, const tls_material* tls = nullptr);
-  ~fake_upstream();
-  fake_upstream(const fake_upstream&) = delete;
-  fake_upstream& operator=(const fake_upstream&) = delete;
 
-  unsigned short port() const;
-  std::string base_url() const;  // http(s)://127.0.0.1:port
+  unsigned short port() const { return server_->port(); }
+  std::string base_url() const { return server_->base_url(); }
   void set_handler(handler h);
 
-  std::vector<fake_request> requests() const;
+  std::vector<fake_request> requests() const { return server_->requests(); }
   // Requests whose method matches and whose target starts with the prefix.
   std::size_t count(std::string_view method, std::string_view target_prefix = "") const;
-  std::size_t connections() const;
+  std::size_t connections() const { return server_->accepted_connections(); }
 
  private:
-  struct impl;
-  std::shared_ptr<impl> impl_;
+  static upstream_handler adapt(handler h);
+  std::unique_ptr<scripted_upstream> server_;
 };
 
 }  // namespace jobrelay::testing
