@@ -33,6 +33,10 @@ if ! command -v python3 >/dev/null; then
   exit 1
 fi
 
+# The test sets every setting it relies on; a JOBRELAY_* variable left in the
+# caller's shell would override them (or stop start-up as unknown).
+for var in $(compgen -e | grep '^JOBRELAY_' || true); do unset "$var"; done
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jobrelay-browser.XXXXXX")
 pids=()
 cleanup() {

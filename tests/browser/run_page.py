@@ -166,8 +166,10 @@ def drive(cdp, args):
     except (CdpError, BrowserGone):
         pass
     print(f"verdict: {verdict}")
-    for error in cdp.errors:
-        print(f"browser error: {error}")
+    # Retries repeat the same error: each once, with its count.
+    for error in dict.fromkeys(cdp.errors):
+        count = cdp.errors.count(error)
+        print(f"browser error: {error}" + (f" (x{count})" if count > 1 else ""))
     ok = re.search(args.expect, verdict) is not None and not cdp.errors
     if not re.search(args.expect, verdict):
         print(f"expected a verdict matching: {args.expect}")
