@@ -11,7 +11,8 @@ packages=(
   curl ca-certificates
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(redis-server)
+  packages+=(redis-server
+    chromium python3)           # the browser test: headless Chromium driven over its DevTools pipe
 fi
 
 missing=()

@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -17,11 +18,13 @@ namespace {
 
 constexpr const char* usage =
     "usage: jobrelay-mock-analyzer [--listen HOST:PORT] [--duration-ms N] [--failure-rate F]\n"
-    "                              [--threads N] [--seed N]\n"
+    "                              [--threads N] [--seed N] [--static DIR]\n"
     "  --listen        address to serve (default 127.0.0.1:9000)\n"
     "  --duration-ms   time from submit to a final status (default 5000)\n"
     "  --failure-rate  share of operations that fail, 0..1 (default 0)\n"
     "  --threads       I/O threads (default 1)\n"
+    "  --static        serve the .html/.js/.css files of DIR at GET /web/{file}\n"
+    "                  (the browser demo: /web/demo.html)\n"
     "Speaks API.md's upstream protocol: POST /analyze -> 202 + Operation-Location,\n"
     "GET /operations/{id} -> status document with percentCompleted,\n"
     "DELETE /operations/{id} -> 204, GET /stats -> counters.\n";
@@ -58,6 +61,13 @@ int main(int argc, char** argv) {
       options.failure_rate = number;
     } else if (flag == "--threads" && parse_number(value, number) && number >= 1) {
       threads = static_cast<unsigned>(number);
+    } else if (flag == "--static") {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(value, ec)) {
+        std::fprintf(stderr, "jobrelay-mock-analyzer: --static: not a directory: %s\n", value);
+        return 2;
+      }
+      options.static_dir = value;
     } else if (flag == "--seed" && parse_number(value, number) && number >= 0) {
       options.seed = static_cast<std::uint64_t>(number);
     } else {
@@ -82,6 +92,8 @@ int main(int argc, char** argv) {
   signals.async_wait([&](auto, int) { ioc.stop(); });
   spdlog::info("mock analyzer on {} (duration {} ms, failure rate {})", server.local_address(),
                options.duration.count(), options.failure_rate);
+  if (!options.static_dir.empty())
+    spdlog::info("serving {} at http://{}/web/", options.static_dir, server.local_address());
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
   ioc.run();

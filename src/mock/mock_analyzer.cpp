@@ -1,6 +1,10 @@
 #include "jobrelay/mock/mock_analyzer.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "jobrelay/api/public_url.hpp"
 #include "jobrelay/http/problem.hpp"
@@ -14,6 +18,31 @@ http::response json_answer(http::status code, std::string body) {
   res.set(http::field::content_type, "application/json");
   res.body() = std::move(body);
   return res;
+}
+
+// Content types by extension; anything else is not served, so the route cannot
+// become a way to read arbitrary files that happen to sit in the directory.
+std::string_view static_content_type(std::string_view name) {
+  auto ends_with = [&](std::string_view ext) {
+    return name.size() > ext.size() && name.substr(name.size() - ext.size()) == ext;
+  };
+  if (ends_with(".html")) return "text/html; charset=utf-8";
+  if (ends_with(".js")) return "text/javascript";
+  if (ends_with(".css")) return "text/css";
+  return {};
+}
+
+// One path segment of plain characters, not starting with a dot: this rules
+// out "..", hidden files and every percent-encoded trick at once (the router
+// hands over the raw segment, undecoded).
+bool plain_file_name(std::string_view name) {
+  if (name.empty() || name.front() == '.') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -35,6 +64,11 @@ void mock_analyzer::add_routes(http::router& r) {
   r.add(http::verb::get, "/stats", [this](http::request_context&) -> awaitable<http::response> {
     co_return stats();
   });
+  if (!options_.static_dir.empty()) {
+    r.add(http::verb::get, "/web/{file}", [this](http::request_context& ctx) -> awaitable<http::response> {
+      co_return static_file(ctx.param);
+    });
+  }
 }
 
 http::response mock_analyzer::submit(const http::request& req) {
@@ -113,6 +147,28 @@ http::response mock_analyzer::stats() const {
                         {"unknown", unknown_.load()},
                         {"cancels", cancels_.load()}};
   return json_answer(http::status::ok, doc.dump());
+}
+
+http::response mock_analyzer::static_file(std::string_view name) const {
+  auto not_found = [] {
+    return http::problem_response(http::status::not_found, "not-found", "Not Found",
+                                  "no such file");
+  };
+  const auto type = static_content_type(name);
+  if (!plain_file_name(name) || type.empty()) return not_found();
+  const std::filesystem::path path = std::filesystem::path(options_.static_dir) / std::string(name);
+  // symlink_status: a symlink is not a regular file, so links cannot point
+  // the route outside the directory.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec))) return not_found();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found();
+  http::response res{http::status::ok, 11};
+  res.set(http::field::content_type, type);
+  // Read on every request, never cached: editing the demo needs only a reload.
+  res.set(http::field::cache_control, "no-cache");
+  res.body().assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return res;
 }
 
 }  // namespace jobrelay::mock

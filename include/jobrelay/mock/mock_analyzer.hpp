@@ -2,6 +2,7 @@
 // smoke tests and benchmarks: submit -> 202 + Operation-Location, status
 // documents with percentCompleted, a configurable duration and failure rate.
 // An operation is a map entry (no timer), so many can be open at once.
+// Optionally serves a directory of static files (the browser demo) at /web/.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,9 @@ struct mock_options {
   std::chrono::milliseconds duration{5000};
   double failure_rate = 0.0;  // 0..1
   std::uint64_t seed = 1;
+  // When set, GET /web/{file} serves the regular files of this directory (the
+  // browser demo), so a page can be loaded from an origin other than jobrelay's.
+  std::string static_dir;
 };
 
 class mock_analyzer {
@@ -40,6 +44,7 @@ class mock_analyzer {
   http::response status(std::string_view id);
   http::response cancel(std::string_view id);
   http::response stats() const;
+  http::response static_file(std::string_view name) const;
 
   mock_options options_;
   const clock& clock_;
