@@ -1,5 +1,6 @@
 #include "jobrelay/api/client_gate.hpp"
 
+#include <atomic>
 #include <boost/beast/core/string.hpp>
 
 #include "jobrelay/api/auth.hpp"
@@ -25,6 +26,7 @@ struct client_gate::impl {
   link_tokens tokens;
   limit::rate_limiter submit;
   limit::rate_limiter poll;
+  std::atomic<std::uint64_t> submit_rejections{0}, poll_rejections{0};
 };
 
 client_gate::client_gate(const config& cfg, const clock& clock)
@@ -95,6 +97,7 @@ admission client_gate::admit(const http::request_context& ctx, limit_class which
                                             ";t=" + std::to_string(d.allowed ? d.reset_seconds : d.retry_after_seconds));
   }
   if (!d.allowed) {
+    ++(which == limit_class::submit ? impl_->submit_rejections : impl_->poll_rejections);
     auto res = http::problem_with_retry(
         http::status::too_many_requests, "rate-limited", "Too Many Requests",
         std::string(which == limit_class::submit ? "submit" : "poll") +
@@ -104,6 +107,10 @@ admission client_gate::admit(const http::request_context& ctx, limit_class which
     a.rejection = std::move(res);
   }
   return a;
+}
+
+std::uint64_t client_gate::rejections(limit_class which) const {
+  return (which == limit_class::submit ? impl_->submit_rejections : impl_->poll_rejections).load();
 }
 
 void client_gate::sweep() {

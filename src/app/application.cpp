@@ -15,6 +15,7 @@
 
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/service.hpp"
+#include "jobrelay/api/service_metrics.hpp"
 #include "jobrelay/http/server.hpp"
 #include "jobrelay/jobs/change_feed.hpp"
 #include "jobrelay/jobs/engine.hpp"
@@ -65,16 +66,25 @@ struct application::impl {
         engine(ioc.get_executor(), store, analyzer, engine_options_from(cfg), real_clock()),
         gate(cfg, real_clock()),
         svc{cfg, engine, store, gate, feed, real_clock(), real_clock().now()},
-        routes(api::make_router(svc)),
+        service_metrics(registry),
+        routes(make_routes()),
         server(ioc,
                {cfg.server.listen, milliseconds(cfg.server.header_timeout_ms),
                 milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
                 cfg.limits.max_body_bytes},
-               api::with_cors(routes.as_handler(), cfg)),
+               api::with_cors(api::with_request_metrics(routes.as_handler(), service_metrics), cfg)),
         signals(ioc),
         sweeper(ioc) {
     svc.sse_keepalive = milliseconds(cfg.server.sse_keepalive_ms);
     store.on_change([this](std::string_view id) { feed.notify(id); });
+    service_metrics.watch(svc, [this] { return server.open_connections(); });
+    service_metrics.observe(engine);
+  }
+
+  http::router make_routes() {
+    auto r = api::make_router(svc);
+    api::add_metrics_route(r, service_metrics);
+    return r;
   }
 
   config cfg;
@@ -86,6 +96,8 @@ struct application::impl {
   api::client_gate gate;
   jobs::change_feed feed;
   api::service svc;
+  metrics::registry registry;
+  api::service_metrics service_metrics;
   http::router routes;
   http::server server;
   asio::signal_set signals;

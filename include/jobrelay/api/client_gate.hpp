@@ -54,6 +54,9 @@ class client_gate {
   // Drops idle buckets; called by a periodic timer.
   void sweep();
 
+  // Requests refused by each limiter so far (a counter for /metrics).
+  std::uint64_t rejections(limit_class which) const;
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

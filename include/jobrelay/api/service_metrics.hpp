@@ -1,0 +1,36 @@
+// The metrics jobrelay exports (GET /metrics), registered in one place so the
+// list in the README and this file cannot drift apart.
+#pragma once
+
+#include "jobrelay/http/router.hpp"
+#include "jobrelay/metrics/registry.hpp"
+
+namespace jobrelay::jobs {
+class engine;
+}
+
+namespace jobrelay::api {
+
+struct service;
+
+struct service_metrics {
+  explicit service_metrics(metrics::registry& r);
+  metrics::registry& registry;
+  metrics::family<metrics::counter>& requests;            // route, code
+  metrics::family<metrics::histogram>& request_seconds;   // route
+  metrics::family<metrics::counter>& upstream_calls;      // call, outcome
+  metrics::family<metrics::histogram>& upstream_seconds;  // call
+  metrics::family<metrics::histogram>& job_seconds;       // status
+
+  // Gauges and counters kept elsewhere, read at scrape time.
+  void watch(service& s, std::function<std::size_t()> open_connections);
+  // Feeds upstream call and job duration figures from the engine.
+  void observe(jobs::engine& engine);
+};
+
+// Counts and times every request by route pattern and status code.
+http::handler with_request_metrics(http::handler next, service_metrics& m);
+
+void add_metrics_route(http::router& r, service_metrics& m);
+
+}  // namespace jobrelay::api

@@ -1,0 +1,105 @@
+#include "jobrelay/api/service_metrics.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+
+#include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/service.hpp"
+#include "jobrelay/jobs/engine.hpp"
+#include "jobrelay/store/results_store.hpp"
+
+namespace jobrelay::api {
+namespace {
+
+const std::vector<double> latency_bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,    0.25,  0.5,    1,     2.5,  5,     10, 30};
+const std::vector<double> job_bounds = {1, 5, 15, 30, 60, 120, 180, 300, 600, 1800};
+
+}  // namespace
+
+service_metrics::service_metrics(metrics::registry& r)
+    : registry(r),
+      requests(r.counters("jobrelay_http_requests_total", "HTTP requests by route pattern and status code",
+                          {"route", "code"})),
+      request_seconds(r.histograms("jobrelay_http_request_duration_seconds",
+                                   "Time from a parsed request to its answer (head, for streams)",
+                                   {"route"}, latency_bounds)),
+      upstream_calls(r.counters("jobrelay_upstream_calls_total",
+                                "Upstream calls by kind (submit, poll) and outcome", {"call", "outcome"})),
+      upstream_seconds(r.histograms("jobrelay_upstream_call_duration_seconds",
+                                    "Duration of one upstream call", {"call"}, latency_bounds)),
+      job_seconds(r.histograms("jobrelay_job_duration_seconds",
+                               "Time from submit to a terminal status", {"status"}, job_bounds)) {}
+
+void service_metrics::watch(service& s, std::function<std::size_t()> open_connections) {
+  registry.callback("jobrelay_jobs", "Jobs held, by status", "gauge", {"status"}, [&s] {
+    const auto st = s.store.stats();
+    return std::vector<metrics::sample>{{{"queued"}, double(st.queued)},
+                                        {{"running"}, double(st.running)},
+                                        {{"succeeded"}, double(st.succeeded)},
+                                        {{"failed"}, double(st.failed)}};
+  });
+  registry.callback("jobrelay_cache_entries", "Jobs in the results cache", "gauge", {}, [&s] {
+    return std::vector<metrics::sample>{{{}, double(s.store.stats().jobs)}};
+  });
+  registry.callback("jobrelay_cache_bytes", "Bytes held by the results cache", "gauge", {}, [&s] {
+    return std::vector<metrics::sample>{{{}, double(s.store.stats().bytes)}};
+  });
+  registry.callback("jobrelay_cache_dropped_total", "Finished jobs dropped, by reason", "counter",
+                    {"reason"}, [&s] {
+                      const auto st = s.store.stats();
+                      return std::vector<metrics::sample>{{{"expired"}, double(st.expired)},
+                                                          {{"evicted"}, double(st.evicted)}};
+                    });
+  registry.callback("jobrelay_rate_limited_total", "Requests refused by the rate limiter", "counter",
+                    {"limit"}, [&s] {
+                      return std::vector<metrics::sample>{
+                          {{"submit"}, double(s.gate.rejections(limit_class::submit))},
+                          {{"poll"}, double(s.gate.rejections(limit_class::poll))}};
+                    });
+  registry.callback("jobrelay_open_connections", "Open client connections", "gauge", {},
+                    [open_connections] {
+                      return std::vector<metrics::sample>{{{}, double(open_connections())}};
+                    });
+  registry.callback("jobrelay_held_requests", "Requests held open: long polls and event streams",
+                    "gauge", {"kind"}, [&s] {
+                      return std::vector<metrics::sample>{{{"long_poll"}, double(s.long_polls.load())},
+                                                          {{"event_stream"}, double(s.event_streams.load())}};
+                    });
+}
+
+void service_metrics::observe(jobs::engine& engine) {
+  jobs::engine_observer o;
+  o.upstream_call = [this](std::string_view call, std::string_view outcome, double seconds) {
+    upstream_calls.with({std::string(call), std::string(outcome)}).inc();
+    upstream_seconds.with({std::string(call)}).observe(seconds);
+  };
+  o.finished = [this](jobs::job_status status, double seconds) {
+    job_seconds.with({std::string(jobs::to_string(status))}).observe(seconds);
+  };
+  engine.observe(std::move(o));
+}
+
+http::handler with_request_metrics(http::handler next, service_metrics& m) {
+  return [next = std::move(next), &m](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
+    const auto started = std::chrono::steady_clock::now();
+    auto res = co_await next(ctx);
+    const std::string route = ctx.route.empty() ? "unmatched" : std::string(ctx.route);
+    m.requests.with({route, std::to_string(res.result_int())}).inc();
+    m.request_seconds.with({route}).observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    co_return res;
+  };
+}
+
+void add_metrics_route(http::router& r, service_metrics& m) {
+  r.add(http::verb::get, "/metrics", [&m](http::request_context&) -> boost::asio::awaitable<http::response> {
+    http::response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = m.registry.expose();
+    co_return res;
+  });
+}
+
+}  // namespace jobrelay::api
