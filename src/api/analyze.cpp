@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
 
+#include "jobrelay/api/admitted_route.hpp"
 #include "jobrelay/api/auth.hpp"
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/job_response.hpp"
@@ -127,18 +128,10 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
   co_return res;
 }
 
-boost::asio::awaitable<http::response> analyze(service& s, http::request_context& ctx) {
-  auto admitted = s.gate.admit(ctx, limit_class::submit);
-  if (admitted.rejection) co_return std::move(*admitted.rejection);
-  auto res = co_await admitted_analyze(s, ctx, admitted);
-  admitted.decorate(res);
-  co_return res;
-}
-
 }  // namespace
 
 void add_analyze_routes(http::router& r, service& s) {
-  r.add(http::verb::post, "/analyze", [&s](http::request_context& ctx) { return analyze(s, ctx); });
+  r.add(http::verb::post, "/analyze", admitted_route(s, limit_class::submit, admitted_analyze));
 }
 
 }  // namespace jobrelay::api

@@ -1,40 +1,24 @@
 #include "jobrelay/api/compression.hpp"
+#include "jobrelay/text.hpp"
 
 #include <zlib.h>
 
 #include <cctype>
 
 namespace jobrelay::api {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-}  // namespace
 
 bool accepts_gzip(std::string_view header) {
   while (!header.empty()) {
     const auto comma = header.find(',');
-    auto item = trim(header.substr(0, comma));
+    auto item = trim_ows(header.substr(0, comma));
     header = comma == header.npos ? std::string_view{} : header.substr(comma + 1);
     const auto semi = item.find(';');
-    const auto coding = trim(item.substr(0, semi));
-    if (!iequals(coding, "gzip") && !iequals(coding, "x-gzip") && coding != "*") continue;
+    const auto coding = trim_ows(item.substr(0, semi));
+    if (!iequals_ascii(coding, "gzip") && !iequals_ascii(coding, "x-gzip") && coding != "*") continue;
     if (semi == item.npos) return true;
-    auto param = trim(item.substr(semi + 1));
+    auto param = trim_ows(item.substr(semi + 1));
     if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
-      const auto q = trim(param.substr(2));
+      const auto q = trim_ows(param.substr(2));
       // q=0, q=0.0, q=0.000 refuse; anything else accepts.
       bool zero = !q.empty() && q[0] == '0';
       for (std::size_t i = 1; zero && i < q.size(); ++i) zero = q[i] == '.' || q[i] == '0';

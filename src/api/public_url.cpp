@@ -1,17 +1,12 @@
 #include "jobrelay/api/public_url.hpp"
+#include "jobrelay/text.hpp"
 
 #include <cctype>
 
 namespace jobrelay::api {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string_view first_list_item(std::string_view s) { return trim(s.substr(0, s.find(','))); }
+std::string_view first_list_item(std::string_view s) { return trim_ows(s.substr(0, s.find(','))); }
 
 bool is_valid_port(std::string_view p) {
   if (p.empty() || p.size() > 5) return false;
@@ -52,7 +47,7 @@ std::optional<std::string> public_base_url(const http::request& req, bool peer_i
                                            std::string_view configured_public_url) {
   if (!configured_public_url.empty()) return std::string(configured_public_url);
   std::string scheme = "http";
-  std::string_view host = trim(req[http::field::host]);
+  std::string_view host = trim_ows(req[http::field::host]);
   if (peer_is_trusted_proxy) {
     const auto proto = first_list_item(req["X-Forwarded-Proto"]);
     if (proto == "https" || proto == "http") scheme = std::string(proto);

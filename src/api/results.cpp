@@ -3,6 +3,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "jobrelay/api/admitted_route.hpp"
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/job_access.hpp"
 #include "jobrelay/api/job_response.hpp"
@@ -142,25 +143,12 @@ boost::asio::awaitable<http::response> get_batch(service& s, http::request_conte
   co_return res;
 }
 
-// Admission (auth, rate limit) around a handler, with the RateLimit headers
-// on whatever it answers.
-template <class Handler>
-http::handler admitted_route(service& s, Handler h) {
-  return [&s, h](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-    auto admitted = s.gate.admit(ctx, limit_class::poll);
-    if (admitted.rejection) co_return std::move(*admitted.rejection);
-    auto res = co_await h(s, ctx, admitted);
-    admitted.decorate(res);
-    co_return res;
-  };
-}
-
 }  // namespace
 
 void add_results_routes(http::router& r, service& s) {
-  r.add(http::verb::get, "/results", admitted_route(s, get_batch));
-  r.add(http::verb::get, "/results/{id}", admitted_route(s, get_result));
-  r.add(http::verb::delete_, "/results/{id}", admitted_route(s, delete_result));
+  r.add(http::verb::get, "/results", admitted_route(s, limit_class::poll, get_batch));
+  r.add(http::verb::get, "/results/{id}", admitted_route(s, limit_class::poll, get_result));
+  r.add(http::verb::delete_, "/results/{id}", admitted_route(s, limit_class::poll, delete_result));
 }
 
 }  // namespace jobrelay::api

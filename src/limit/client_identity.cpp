@@ -1,4 +1,5 @@
 #include "jobrelay/limit/client_identity.hpp"
+#include "jobrelay/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -34,12 +35,6 @@ void set_why(std::string* why, std::string text) {
   if (why) *why = std::move(text);
 }
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
 
 std::optional<ip::address> parse_plain(std::string_view text) {
   boost::system::error_code ec;
@@ -138,7 +133,7 @@ std::string normalized_address(const ip::address& address) {
 }
 
 std::optional<ip::address> parse_forwarded_entry(std::string_view entry) {
-  entry = trim(entry);
+  entry = trim_ows(entry);
   if (entry.empty()) return std::nullopt;
   if (entry.front() == '[') {
     const auto close = entry.find(']');
@@ -173,7 +168,7 @@ client_id resolve_client(const ip::address& peer, std::span<const std::string_vi
       const auto comma = rest.rfind(',');
       const std::string_view raw = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
       // Empty list elements ("a, , b") are allowed by HTTP list syntax.
-      if (!trim(raw).empty()) {
+      if (!trim_ows(raw).empty()) {
         auto hop = parse_forwarded_entry(raw);
         if (!hop) return normalized_address(last_trusted);
         if (!trusted.contains(*hop)) return normalized_address(*hop);
