@@ -198,6 +198,7 @@ export class JobRelayClient {
    * @returns {Promise<JobDocument>}
    */
   async wait(job, { onProgress, signal, mode = 'longpoll', onFallback } = {}) {
+    if (mode !== 'longpoll' && mode !== 'events') throw new TypeError(`unknown wait mode: ${mode}`);
     let doc = typeof job === 'string' ? null : job;
     const id = typeof job === 'string' ? job : job.id;
     let seen = null;
@@ -223,8 +224,6 @@ export class JobRelayClient {
         if (signal?.aborted || err?.status === 404) throw err;
         onFallback?.(err);
       }
-    } else if (mode !== 'longpoll') {
-      throw new TypeError(`unknown wait mode: ${mode}`);
     }
     return this._waitLongPoll(id, doc, report, signal);
   }

@@ -107,10 +107,13 @@ for mode in ${BROWSER_TEST_MODES:-longpoll events cancel}; do
   fi
   url="$origin/web/demo.html?api=$api&auto=1&${query[$mode]}&timeout=30"
   echo "== $mode: $url"
-  # Not backgrounded with & + pids: the runner stops its own browser on
-  # SIGTERM, and this script waits for it in the foreground.
-  if python3 "$here/run_page.py" --chromium "$chromium" --timeout 40 --log "$tmp/chromium-$mode.log" \
-       --expect "${expect[$mode]}" "${flag_args[@]}" "$url"; then
+  # In the background + wait: bash runs a trap only once its foreground
+  # command is done, but `wait` returns at once on a signal. The runner stops
+  # its own browser when it is killed.
+  python3 "$here/run_page.py" --chromium "$chromium" --timeout 40 --log "$tmp/chromium-$mode.log" \
+    --expect "${expect[$mode]}" "${flag_args[@]}" "$url" &
+  pids+=($!)
+  if wait "$!"; then
     echo "== $mode: ok"
   else
     echo "== $mode: FAILED"
