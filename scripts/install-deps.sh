@@ -12,7 +12,8 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(redis-server
-    chromium python3)           # the browser test: headless Chromium driven over its DevTools pipe
+    chromium python3            # the browser test: headless Chromium driven over its DevTools pipe
+    python3-yaml)               # tests/openapi/check_openapi.py reads docs/openapi.yaml
 fi
 
 missing=()

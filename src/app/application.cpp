@@ -196,6 +196,13 @@ void application::handle_signals() {
 std::string application::local_address() const { return impl_->server.local_address(); }
 unsigned short application::local_port() const { return impl_->server.local_port(); }
 
+std::vector<std::string> route_patterns() {
+  config cfg;
+  cfg.server.threads = 1;
+  const application::impl app(std::move(cfg));
+  return app.routes.patterns();
+}
+
 void configure_logging(const config& cfg) {
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");

@@ -5,10 +5,17 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "jobrelay/config.hpp"
 
 namespace jobrelay::app {
+
+// The path pattern of every route the service serves ("/results/{id}", ...),
+// once each, from a router built exactly as a running application builds it
+// (nothing is bound or started). tests/integration/openapi_routes_test.cpp
+// checks docs/openapi.yaml against it.
+std::vector<std::string> route_patterns();
 
 class application {
  public:
@@ -32,6 +39,7 @@ class application {
   unsigned short local_port() const;
 
  private:
+  friend std::vector<std::string> route_patterns();
   struct impl;
   std::unique_ptr<impl> impl_;
 };
