@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <cctype>
+#include <memory>
 
 #include "jobrelay/api/service.hpp"
 
@@ -21,47 +22,69 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-void add_vary(http::response& res, std::string_view token) {
-  const auto current = res[http::field::vary];
-  if (current.empty()) res.set(http::field::vary, token);
-  else res.set(http::field::vary, std::string(current) + ", " + std::string(token));
-}
+// server.cors.allowed_origins, applied to one answer.
+class cors_policy {
+ public:
+  explicit cors_policy(const config& cfg) {
+    for (const auto& o : cfg.server.cors_allowed_origins) {
+      if (o == "*") any_ = true;
+      origins_.push_back(lower(o));
+    }
+  }
+
+  static std::string_view origin_of(const http::request& req) {
+    const auto o = req[http::field::origin];
+    return {o.data(), o.size()};
+  }
+
+  bool allows(std::string_view origin) const {
+    return !origin.empty() &&
+           (any_ || std::find(origins_.begin(), origins_.end(), lower(origin)) != origins_.end());
+  }
+
+  void decorate(const http::request& req, http::response& res, bool preflight) const {
+    const auto origin = origin_of(req);
+    if (allows(origin)) {
+      res.set(http::field::access_control_allow_origin, origin);
+      if (preflight) {
+        res.set(http::field::access_control_allow_methods, allowed_methods);
+        res.set(http::field::access_control_allow_headers, allowed_headers);
+        res.set(http::field::access_control_max_age, "600");
+      } else {
+        res.set(http::field::access_control_expose_headers, exposed_headers);
+      }
+    }
+    if (!origins_.empty()) {
+      const auto vary = res[http::field::vary];
+      res.set(http::field::vary, vary.empty() ? std::string("Origin") : std::string(vary) + ", Origin");
+    }
+  }
+
+ private:
+  std::vector<std::string> origins_;
+  bool any_ = false;
+};
 
 }  // namespace
 
 http::handler with_cors(http::handler next, const config& cfg) {
-  std::vector<std::string> origins;
-  bool any = false;
-  for (const auto& o : cfg.server.cors_allowed_origins) {
-    if (o == "*") any = true;
-    origins.push_back(lower(o));
-  }
-  return [next = std::move(next), origins = std::move(origins),
-          any](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-    const auto origin_field = ctx.req[http::field::origin];
-    const std::string_view origin(origin_field.data(), origin_field.size());
-    const bool allowed = !origin.empty() &&
-                         (any || std::find(origins.begin(), origins.end(), lower(origin)) != origins.end());
-    const bool preflight = ctx.req.method() == http::verb::options && !origin.empty() &&
+  return [next = std::move(next), policy = std::make_shared<const cors_policy>(cfg)](
+             http::request_context& ctx) -> boost::asio::awaitable<http::response> {
+    const bool preflight = ctx.req.method() == http::verb::options &&
+                           !cors_policy::origin_of(ctx.req).empty() &&
                            ctx.req.count(http::field::access_control_request_method) > 0;
-    http::response res;
-    if (preflight) {
-      // Never rate limited, never behind auth: the browser sends no key here.
-      res = http::response{http::status::no_content, 11};
-      if (allowed) {
-        res.set(http::field::access_control_allow_methods, allowed_methods);
-        res.set(http::field::access_control_allow_headers, allowed_headers);
-        res.set(http::field::access_control_max_age, "600");
-      }
-    } else {
-      res = co_await next(ctx);
-    }
-    if (allowed) {
-      res.set(http::field::access_control_allow_origin, origin);
-      if (!preflight) res.set(http::field::access_control_expose_headers, exposed_headers);
-    }
-    if (!origins.empty()) add_vary(res, "Origin");
+    // Preflights are never rate limited and never behind auth: the browser
+    // sends no key with them. (No co_await inside ?: — GCC 12 miscompiles it.)
+    http::response res{http::status::no_content, 11};
+    if (!preflight) res = co_await next(ctx);
+    policy->decorate(ctx.req, res, preflight);
     co_return res;
+  };
+}
+
+std::function<void(const http::request&, http::response&)> cors_decorator(const config& cfg) {
+  return [policy = std::make_shared<const cors_policy>(cfg)](const http::request& req, http::response& res) {
+    policy->decorate(req, res, false);
   };
 }
 

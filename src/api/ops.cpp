@@ -25,8 +25,11 @@ void add_ops_routes(http::router& r, service& s) {
     co_return json_answer(http::status::ok, {{"status", "ok"}});
   });
   r.add(http::verb::get, "/readyz", [&s](http::request_context&) -> boost::asio::awaitable<http::response> {
-    if (s.draining.load())
-      co_return json_answer(http::status::service_unavailable, {{"status", "draining"}});
+    if (s.draining.load()) {
+      auto res = json_answer(http::status::service_unavailable, {{"status", "draining"}});
+      res.set(http::field::retry_after, "5");  // every 503 says when to come back
+      co_return res;
+    }
     co_return json_answer(http::status::ok, {{"status", "ready"}});
   });
   r.add(http::verb::get, "/stats", [&s](http::request_context&) -> boost::asio::awaitable<http::response> {

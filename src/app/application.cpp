@@ -71,7 +71,7 @@ struct application::impl {
         server(ioc,
                {cfg.server.listen, milliseconds(cfg.server.header_timeout_ms),
                 milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
-                cfg.limits.max_body_bytes},
+                cfg.limits.max_body_bytes, api::cors_decorator(cfg)},
                api::with_cors(api::with_request_metrics(routes.as_handler(), service_metrics), cfg)),
         signals(ioc),
         sweeper(ioc) {

@@ -145,6 +145,10 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     buffer.commit(n);
   }
 
+  const auto own = [this](const request& for_request, response r) {
+    if (options.decorate_own) options.decorate_own(for_request, r);
+    return r;
+  };
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(options.max_body_bytes);
@@ -159,7 +163,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
                        ? problem_response(status::request_header_fields_too_large,
                                           "headers-too-large", "Request Header Fields Too Large",
                                           "the request head exceeds 16 KiB")
-                   : ec == bhttp::error::body_limit ? body_too_large(options.max_body_bytes)
+                   : ec == bhttp::error::body_limit ? own(parser.get(), body_too_large(options.max_body_bytes))
                                                     : bad_request("malformed HTTP request: " + ec.message());
     co_await write_response(stream, res, 11, false, options.header_timeout);
     co_return false;
@@ -170,7 +174,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
   // cannot be framed; guessing is how requests get smuggled.
   if (head.count(field::transfer_encoding) > 0 && !parser.chunked()) {
-    auto res = bad_request("Transfer-Encoding must end with chunked");
+    auto res = own(head, bad_request("Transfer-Encoding must end with chunked"));
     co_await write_response(stream, res, version, false, options.header_timeout);
     co_return false;
   }
@@ -178,8 +182,8 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   const bool wants_body = head.method() == verb::post || head.method() == verb::put ||
                           head.method() == verb::patch;
   if (wants_body && !has_body_framing) {
-    auto res = problem_response(status::length_required, "length-required", "Length Required",
-                                "a request body needs Content-Length");
+    auto res = own(head, problem_response(status::length_required, "length-required",
+                                          "Length Required", "a request body needs Content-Length"));
     co_await write_response(stream, res, version, false, options.header_timeout);
     co_return false;
   }
@@ -194,9 +198,9 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
       if (ec == beast::error::timeout || ec == asio::error::eof ||
           ec == asio::error::connection_reset || ec == bhttp::error::partial_message)
         co_return false;
-      response res = ec == bhttp::error::body_limit
-                         ? body_too_large(options.max_body_bytes)
-                         : bad_request("malformed HTTP body: " + ec.message());
+      response res = own(head, ec == bhttp::error::body_limit
+                                   ? body_too_large(options.max_body_bytes)
+                                   : bad_request("malformed HTTP body: " + ec.message()));
       co_await write_response(stream, res, version, false, options.header_timeout);
       co_return false;
     }
@@ -213,15 +217,16 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   };
   response res;
   if (ctx.path.empty() || ctx.path.front() != '/') {
-    res = bad_request("the request target must be an absolute path");
+    res = own(req, bad_request("the request target must be an absolute path"));
   } else {
     try {
       res = co_await entry(ctx);
     } catch (const std::exception& e) {
       spdlog::error("handler for {} {} threw: {}", std::string(to_string(req.method())),
                     std::string(ctx.path), e.what());
-      res = problem_response(status::internal_server_error, "internal-error",
-                             "Internal Server Error", "the server failed to handle the request");
+      res = own(req, problem_response(status::internal_server_error, "internal-error",
+                                      "Internal Server Error",
+                                      "the server failed to handle the request"));
     }
   }
   const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();

@@ -34,6 +34,7 @@ struct engine::job_run {
   asio::strand<asio::any_io_executor> strand;
   asio::cancellation_signal cancel;  // emitted on the strand only
   bool canceled_by_client = false;   // strand only
+  bool stored_terminal = false;      // a terminal version reached the store
 };
 
 struct engine::registry {
@@ -47,6 +48,11 @@ namespace {
 double unit_random() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// True once this job's coroutine was canceled (deadline, DELETE, shutdown).
+asio::awaitable<bool> canceled() {
+  co_return (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
 }
 
 asio::awaitable<void> sleep_for(milliseconds d) {
@@ -198,7 +204,9 @@ asio::awaitable<void> engine::run(std::shared_ptr<job_run> job) {
   asio::steady_timer deadline(co_await asio::this_coro::executor, deadline_at);
   try {
     auto first = co_await (drive(job) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (first.index() == 1 && !std::get<0>(std::get<1>(first)) && !is_terminal(job->state.status)) {
+    // The deadline won: whatever the canceled drive() had in hand, the store
+    // must end up with a terminal job.
+    if (first.index() == 1 && !std::get<0>(std::get<1>(first)) && !job->stored_terminal) {
       fail(job->state, error_codes::timeout,
            "the job outlived max_job_duration_seconds (" +
                std::to_string(options_.max_job_duration.count()) + " s)",
@@ -228,6 +236,7 @@ asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
 
   attempt submitted = co_await with_retries(options_, observer_, s.id, "submit",
                                             [&] { return analyzer_.submit(job->body); });
+  if (co_await canceled()) co_return;  // the aborted call's outcome means nothing
   job->body = std::string();  // the upstream has it; do not hold it for minutes
   switch (submitted.kind) {
     case outcome::accepted:
@@ -263,6 +272,7 @@ asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
     co_await sleep_for(schedule.next(hint));
     attempt polled = co_await with_retries(options_, observer_, s.id, "poll",
                                            [&] { return analyzer_.poll(s.operation_url); });
+    if (co_await canceled()) co_return;
     hint = polled.retry_after;
     switch (polled.kind) {
       case outcome::status: {
@@ -291,12 +301,16 @@ asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
 }
 
 asio::awaitable<bool> engine::publish(job_run& job) {
+  // A canceled drive() (deadline, DELETE, shutdown) must not publish what its
+  // aborted call made of the cancellation; run() decides the final state.
+  if (co_await canceled()) co_return false;
   job.state.version += 1;
   job.state.updated_at = clock_.wall_now();
   if (is_terminal(job.state.status) && observer_.finished)
     observer_.finished(job.state.status,
                        std::chrono::duration<double>(job.state.updated_at - job.state.created_at).count());
   auto stored = co_await store_.update(std::make_shared<const job_snapshot>(job.state));
+  if (stored && is_terminal(job.state.status)) job.stored_terminal = true;
   if (!stored) {
     if (stored.error() == errc::job_not_found) {
       spdlog::info("job {}: gone from the store; stopping", job.state.id);

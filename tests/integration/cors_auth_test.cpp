@@ -162,3 +162,20 @@ TEST(Auth, TheEventsLinkCarriesATokenThatOpensOnlyThatStream) {
   // The token opens the stream, nothing else.
   EXPECT_EQ(http_get(svc.port(), "/results/" + doc_a["id"].get<std::string>() + "?token=" + token).status, 401u);
 }
+
+TEST(Cors, AnswersTheServerMakesBeforeRoutingCarryTheHeadersToo) {
+  fake_upstream up(quick_job());
+  auto cfg = cors_config(up.base_url());
+  cfg.limits.max_body_bytes = 10;
+  running_service svc(cfg);
+  const std::string origin_line = std::string("Origin: ") + app_origin + "\r\n";
+  for (const std::string& request :
+       {"POST /analyze HTTP/1.1\r\nHost: x\r\n" + origin_line + "Content-Type: application/json\r\n\r\n",
+        "POST /analyze HTTP/1.1\r\nHost: x\r\n" + origin_line +
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"}) {
+    const auto raw = raw_exchange(svc.port(), request);
+    EXPECT_TRUE(raw.rfind("HTTP/1.1 411", 0) == 0 || raw.rfind("HTTP/1.1 413", 0) == 0) << raw;
+    EXPECT_NE(raw.find(std::string("Access-Control-Allow-Origin: ") + app_origin + "\r\n"), std::string::npos)
+        << raw;
+  }
+}

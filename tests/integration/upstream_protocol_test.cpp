@@ -351,3 +351,17 @@ TEST(UpstreamProtocol, UpstreamConcurrencyIsBoundedByMaxConnections) {
   EXPECT_LE(h.upstream.connections(), 2u);
   EXPECT_EQ(h.upstream.count("POST"), 8u);
 }
+
+TEST(UpstreamProtocol, TheDeadlineWinsOverAnUpstreamCallInFlight) {
+  // The poll hangs longer than the job may live: the job must end as
+  // `timeout` at its deadline, not as whatever the aborted call looked like,
+  // and not stay running.
+  Harness h(lro([](int) { return fake_action::hang(); }), [](config& c) {
+    c.jobs.max_job_duration_seconds = 1;
+    c.upstream.request_timeout_ms = 10000;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto doc = h.finish(h.submit(), 500);
+  EXPECT_EQ(doc["error"]["code"], "timeout") << doc.dump();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
+}

@@ -65,5 +65,7 @@ inline http::router make_router(service& s) {
 // routing, auth or rate limits; the allow/expose headers on every answer to an
 // allowed origin, problems, 304s and event streams included.
 http::handler with_cors(http::handler next, const config& cfg);
+// The same headers for answers the server makes itself (server_options::decorate_own).
+std::function<void(const http::request&, http::response&)> cors_decorator(const config& cfg);
 
 }  // namespace jobrelay::api

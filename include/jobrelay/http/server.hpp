@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,10 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 10000;
   std::uint64_t max_body_bytes = 1048576;
+  // Applied to the answers the server makes itself once a request head is
+  // parsed (411, 413, bad framing, the last-resort 500), which never pass
+  // through `entry`: so CORS headers, say, reach them too.
+  std::function<void(const request& head, response& res)> decorate_own = {};
 };
 
 class server {
