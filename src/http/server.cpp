@@ -305,12 +305,11 @@ void server::start() {
 }
 
 void server::stop_accepting() {
-  boost::system::error_code ec;
+  // On the acceptor's executor: the accept loop may be running on another thread.
   asio::post(impl_->acceptor.get_executor(), [impl = impl_] {
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);
   });
-  (void)ec;
 }
 
 void server::set_draining(bool draining) { impl_->draining = draining; }
