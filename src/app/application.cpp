@@ -129,15 +129,25 @@ struct application::impl {
     asio::co_spawn(ioc, drain(), asio::detached);
   }
 
+  // Waits (up to drain_seconds) for open requests and job coroutines to end,
+  // then stops the I/O threads. Ending with no request or job coroutine left
+  // matters: their frames, destroyed with the io_context, would outlive the
+  // objects they point to. (Idle pooled upstream sockets may still wait.)
   asio::awaitable<void> drain() {
     const auto deadline = steady_clock::now() + seconds(cfg.server.drain_seconds);
     asio::steady_timer tick(ioc);
-    while (server.open_connections() > 0 && steady_clock::now() < deadline) {
+    const auto busy = [this] { return server.open_connections() > 0 || engine.active() > 0; };
+    while (busy() && steady_clock::now() < deadline) {
       tick.expires_after(milliseconds(20));
       co_await tick.async_wait(asio::use_awaitable);
     }
     client.shutdown();
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
     work.reset();
+    if (busy())
+      spdlog::warn("drain: {} connections and {} jobs still open after {} s; stopping anyway",
+                   server.open_connections(), engine.active(), cfg.server.drain_seconds);
     ioc.stop();
   }
 };
@@ -146,9 +156,8 @@ application::application(config cfg) : impl_(std::make_unique<impl>(std::move(cf
 
 application::~application() {
   if (!impl_->threads.empty()) {
-    impl_->ioc.stop();
-    for (auto& t : impl_->threads)
-      if (t.joinable()) t.join();
+    stop();
+    wait();
   }
 }
 
