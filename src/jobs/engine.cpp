@@ -223,7 +223,8 @@ asio::awaitable<void> engine::run(std::shared_ptr<job_run> job) {
   }
   // This coroutine is canceled for good; the courtesy DELETE runs apart.
   if (job->canceled_by_client && !job->state.operation_url.empty())
-    asio::co_spawn(executor_, analyzer_.cancel(job->state.operation_url), asio::detached);
+    asio::co_spawn(asio::make_strand(executor_), analyzer_.cancel(job->state.operation_url),
+                   asio::detached);
   finish(id);
 }
 

@@ -162,10 +162,12 @@ http_client::~http_client() {
 }
 
 asio::awaitable<result<http_reply>> http_client::send(http_call call) {
-  // Each call runs on a strand of its own: its deadline handlers and its I/O
-  // completions then never run at the same time, whatever thread calls us.
-  auto strand = asio::make_strand(impl_->executor);
-  co_return co_await asio::co_spawn(strand, impl::run(impl_, std::move(call)), asio::use_awaitable);
+  // The call runs in the caller's coroutine, so its deadline handlers share
+  // the caller's strand. Not co_spawn onto a strand of its own: in Boost 1.81
+  // the cancellation co_spawn forwards can fire after the spawned call has
+  // finished and its state is freed (a heap-use-after-free ASan found when a
+  // job's deadline canceled a poll in flight).
+  co_return co_await impl::run(impl_, std::move(call));
 }
 
 void http_client::shutdown() {

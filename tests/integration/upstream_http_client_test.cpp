@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
@@ -88,7 +89,8 @@ class UpstreamHttpClient : public ::testing::Test {
   }
 
   reply_future start(http_client& client, http_call call) {
-    return asio::co_spawn(io_, client.send(std::move(call)), asio::use_future);
+    // As in the service: each caller on a strand of its own.
+    return asio::co_spawn(asio::make_strand(io_), client.send(std::move(call)), asio::use_future);
   }
 
   static result<http_reply> wait(reply_future& f) {
@@ -348,7 +350,7 @@ TEST_F(UpstreamHttpClient, ACallCancelledByItsCallerFreesItsConnection) {
   auto client = make_client(options);
 
   auto raced =
-      asio::co_spawn(io_, send_or_give_up(client, get(upstream.url("/")), 200ms), asio::use_future);
+      asio::co_spawn(asio::make_strand(io_), send_or_give_up(client, get(upstream.url("/")), 200ms), asio::use_future);
   ASSERT_EQ(raced.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(raced.get().index(), 1u);  // the caller's timer won
   // The parallel group waited for the cancelled call to wind up.

@@ -57,7 +57,8 @@ class http_client {
   // upstream_bad_response, upstream_response_too_large, shutting_down; and
   // boost::asio::error::operation_aborted when the caller cancels the call
   // (its connection is then closed and its slot freed).
-  // Safe to call from any thread and from many coroutines at once.
+  // Many coroutines may call at once; each must run on a strand (or a
+  // single-threaded io_context), which the call's timers share.
   boost::asio::awaitable<result<http_reply>> send(http_call call);
 
   // Closes idle pooled connections and fails calls waiting for a slot.
