@@ -14,6 +14,7 @@
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/json_guard.hpp"
 #include "jobrelay/store/results_store.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::api {
 namespace {
@@ -22,14 +23,7 @@ using http::status;
 
 // application/json, any case, parameters (charset) allowed.
 bool is_json_media_type(std::string_view content_type) {
-  const auto semi = content_type.find(';');
-  auto type = content_type.substr(0, semi);
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  constexpr std::string_view expected = "application/json";
-  if (type.size() != expected.size()) return false;
-  for (std::size_t i = 0; i < type.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(type[i])) != expected[i]) return false;
-  return true;
+  return iequals_ascii(trim_ows(content_type.substr(0, content_type.find(';'))), "application/json");
 }
 
 // RFC 9110 field value of 1..255 visible ASCII characters.

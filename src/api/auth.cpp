@@ -1,4 +1,5 @@
 #include "jobrelay/api/auth.hpp"
+#include "jobrelay/text.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -49,11 +50,9 @@ api_keys::api_keys(const std::vector<std::string>& keys) {
 
 std::optional<std::string> api_keys::authenticate(std::string_view authorization) const {
   constexpr std::string_view scheme = "Bearer ";
-  if (authorization.size() <= scheme.size()) return std::nullopt;
-  for (std::size_t i = 0; i < scheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
-        std::tolower(static_cast<unsigned char>(scheme[i])))
-      return std::nullopt;
+  if (authorization.size() <= scheme.size() ||
+      !iequals_ascii(authorization.substr(0, scheme.size()), scheme))
+    return std::nullopt;
   // Digests have one length, so the comparison cannot leak the key's length.
   const auto presented = sha256(authorization.substr(scheme.size()));
   std::optional<std::string> match;

@@ -4,6 +4,7 @@
 #include "jobrelay/api/compression.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/jobs/schedules.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::api {
 namespace {
@@ -26,10 +27,8 @@ http::status status_for(const jobs::job_snapshot& job) {
 bool etag_matches(std::string_view header, std::string_view etag) {
   while (!header.empty()) {
     const auto comma = header.find(',');
-    auto item = header.substr(0, comma);
+    const auto item = trim_ows(header.substr(0, comma));
     header = comma == header.npos ? std::string_view{} : header.substr(comma + 1);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
     if (item == "*" || opaque(item) == opaque(etag)) return true;
   }
   return false;

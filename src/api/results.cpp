@@ -13,6 +13,7 @@
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/jobs/job_id.hpp"
 #include "jobrelay/store/results_store.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::api {
 namespace {
@@ -31,10 +32,8 @@ std::optional<unsigned> parse_seconds(std::string_view text) {
 std::optional<unsigned> prefer_wait(std::string_view prefer) {
   while (!prefer.empty()) {
     const auto sep = prefer.find_first_of(",;");
-    auto item = prefer.substr(0, sep);
+    const auto item = trim_ows(prefer.substr(0, sep));
     prefer = sep == prefer.npos ? std::string_view{} : prefer.substr(sep + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (item.size() > 5 && item.substr(0, 5) == "wait=") return parse_seconds(item.substr(5));
   }
   return std::nullopt;

@@ -1,4 +1,5 @@
 #include "jobrelay/jobs/schedules.hpp"
+#include "jobrelay/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -41,8 +42,7 @@ std::optional<long> estimate_eta_seconds(double progress, double elapsed_seconds
 }
 
 std::optional<milliseconds> parse_retry_after(std::string_view value, milliseconds cap) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  value = trim_ows(value);
   if (value.empty() || value.size() > 12) return std::nullopt;
   std::uint64_t secs = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);

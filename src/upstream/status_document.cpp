@@ -7,16 +7,10 @@
 #include <utility>
 
 #include "jobrelay/json_guard.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::upstream {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 constexpr std::array<std::pair<std::string_view, upstream_status>, 16> aliases{{
     {"notStarted", upstream_status::not_started},
@@ -41,7 +35,7 @@ constexpr std::array<std::pair<std::string_view, upstream_status>, 16> aliases{{
 
 std::optional<upstream_status> parse_upstream_status(std::string_view text) {
   for (const auto& [name, status] : aliases)
-    if (iequals(name, text)) return status;
+    if (iequals_ascii(name, text)) return status;
   return std::nullopt;
 }
 
