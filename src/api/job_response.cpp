@@ -56,18 +56,26 @@ http::response job_response(const service& s, const http::request& req,
 
   res.set(http::field::content_type, "application/json");
   const auto now = s.clk.wall_now();
-  std::string body = job.document(now, reused);
   const auto ae = req[http::field::accept_encoding];
-  if (body.size() > gzip_min_bytes && accepts_gzip({ae.data(), ae.size()})) {
-    // A terminal document is fixed (reused aside): compress it once per version.
-    if (job.terminal() && !reused) {
-      const auto& packed = job.encoded_once([&] { return gzip(body).value_or(std::string()); });
-      if (!packed.empty()) {
-        res.set(http::field::content_encoding, "gzip");
-        res.body() = packed;
-        return res;
-      }
-    } else if (auto packed = gzip(body)) {
+  const bool gzip_accepted = accepts_gzip({ae.data(), ae.size()});
+  // A terminal document is fixed (reused aside): compressed once per version,
+  // and a request served from that cache builds no document at all. An empty
+  // cache entry means "too small to compress".
+  const bool fixed = job.terminal() && !reused;
+  if (gzip_accepted && fixed) {
+    const auto& packed = job.encoded_once([&] {
+      const auto doc = job.document(now);
+      return doc.size() > gzip_min_bytes ? gzip(doc).value_or(std::string()) : std::string();
+    });
+    if (!packed.empty()) {
+      res.set(http::field::content_encoding, "gzip");
+      res.body() = packed;
+      return res;
+    }
+  }
+  std::string body = job.document(now, reused);
+  if (gzip_accepted && !fixed && body.size() > gzip_min_bytes) {
+    if (auto packed = gzip(body)) {
       res.set(http::field::content_encoding, "gzip");
       res.body() = std::move(*packed);
       return res;
