@@ -13,6 +13,11 @@ http::response job_not_found() {
                                 "no job with this id: it never existed, expired or was deleted");
 }
 
+http::response store_unavailable(const boost::system::error_code& ec) {
+  return http::problem_with_retry(http::status::service_unavailable, "store-unavailable",
+                                  "Service Unavailable", ec.message(), 2);
+}
+
 bool visible_to(const jobs::job_snapshot& job, const admission& admitted) {
   return admitted.via_link_token || job.state().owner == admitted.owner;
 }
@@ -23,8 +28,7 @@ boost::asio::awaitable<std::variant<jobs::snapshot_ptr, http::response>> find_vi
   auto job = co_await s.store.find(id);
   if (!job) {
     if (job.error() == errc::job_not_found) co_return job_not_found();
-    co_return http::problem_with_retry(http::status::service_unavailable, "store-unavailable",
-                                       "Service Unavailable", job.error().message(), 2);
+    co_return store_unavailable(job.error());
   }
   if (!visible_to(**job, admitted)) co_return job_not_found();
   co_return std::move(*job);

@@ -93,8 +93,7 @@ boost::asio::awaitable<http::response> delete_result(service& s, http::request_c
   auto canceled = co_await s.engine.cancel(std::string(ctx.param));
   if (!canceled) {
     if (canceled.error() == errc::job_not_found) co_return job_not_found();
-    co_return http::problem_with_retry(status::service_unavailable, "store-unavailable",
-                                       "Service Unavailable", canceled.error().message(), 2);
+    co_return store_unavailable(canceled.error());
   }
   co_return http::response{status::no_content, 11};
 }
@@ -126,8 +125,7 @@ boost::asio::awaitable<http::response> get_batch(service& s, http::request_conte
   for (const auto& id : ids) {
     auto job = co_await s.store.find(id);
     if (!job && job.error() != errc::job_not_found)
-      co_return http::problem_with_retry(status::service_unavailable, "store-unavailable",
-                                         "Service Unavailable", job.error().message(), 2);
+      co_return store_unavailable(job.error());
     if (job && visible_to(**job, admitted)) {
       jobs_part += (jobs_part.empty() ? "\"" : ",\"") + id + "\":" +
                    (*job)->document(now, std::nullopt, /*with_result=*/false);

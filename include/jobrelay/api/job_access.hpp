@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
 #include <string_view>
 #include <variant>
 
@@ -16,6 +17,8 @@ struct service;
 struct admission;
 
 http::response job_not_found();
+// 503 + Retry-After for a store that cannot answer (an external one, down).
+http::response store_unavailable(const boost::system::error_code& ec);
 
 // The job, or the problem to answer instead (404, or 503 when the store is
 // unreachable).
