@@ -2,10 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "jobrelay/app/application.hpp"
 #include "jobrelay/config.hpp"
+#include "jobrelay/log.hpp"
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
@@ -20,13 +22,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    jobrelay::app::configure_logging(opts.cfg);
+    jobrelay::log::configure(opts.cfg.log.level, opts.cfg.log.format);
     if (!opts.config_path.empty()) spdlog::info("configuration from {}", opts.config_path);
     jobrelay::app::application app(std::move(opts.cfg));
     app.handle_signals();
     app.start();
-    app.wait();
+    const bool clean = app.wait();
     spdlog::info("stopped");
+    if (!clean) {
+      // Coroutines still hold pointers into the application: skip its
+      // destructor rather than run it under them.
+      spdlog::shutdown();
+      std::_Exit(0);
+    }
     return 0;
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());

@@ -27,6 +27,10 @@ struct config {
     std::vector<std::string> trusted_proxies;  // CIDRs
     std::vector<std::string> cors_allowed_origins;
     unsigned drain_seconds = 10;
+    // After SIGTERM, keep accepting this long (readyz 503, Connection: close)
+    // before the listener closes, so a load balancer's health check takes the
+    // replica out while it still answers.
+    unsigned drain_delay_ms = 0;
     unsigned header_timeout_ms = 10000;
     unsigned idle_timeout_ms = 60000;
     unsigned max_connections = 10000;
@@ -88,6 +92,7 @@ struct config {
   struct log_section {
     std::string level = "info";
     std::string format = "text";
+    bool access = true;  // one info line per request
   } log;
 };
 

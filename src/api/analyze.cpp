@@ -71,6 +71,7 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
 
   jobs::submission_options options;
   options.owner = admitted.owner;
+  options.request_id = ctx.request_id;
   if (s.gate.auth_enabled()) {
     // The link token outlives every state the job can be read in.
     const auto lifetime = std::chrono::seconds(s.cfg.jobs.max_job_duration_seconds) +

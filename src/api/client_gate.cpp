@@ -48,17 +48,20 @@ std::string_view query_param(std::string_view query, std::string_view name) {
   return {};
 }
 
+std::string client_gate::network_client(const http::request_context& ctx) const {
+  std::vector<std::string_view> xff;
+  if (impl_->trusted.contains(ctx.peer))
+    for (const auto& f : ctx.req.base())
+      if (boost::beast::iequals(f.name_string(), "X-Forwarded-For"))
+        xff.emplace_back(f.value().data(), f.value().size());
+  return limit::resolve_client(ctx.peer, std::span<const std::string_view>(xff), impl_->trusted);
+}
+
 admission client_gate::admit(const http::request_context& ctx, limit_class which,
                              std::string_view link_token_job) {
   admission a;
   a.peer_is_trusted_proxy = impl_->trusted.contains(ctx.peer);
-  std::vector<std::string_view> xff;
-  if (a.peer_is_trusted_proxy)
-    for (const auto& f : ctx.req.base())
-      if (boost::beast::iequals(f.name_string(), "X-Forwarded-For"))
-        xff.emplace_back(f.value().data(), f.value().size());
-  const auto network_id =
-      limit::resolve_client(ctx.peer, std::span<const std::string_view>(xff), impl_->trusted);
+  const auto network_id = network_client(ctx);
 
   if (impl_->keys.enabled()) {
     const auto authorization = ctx.req[http::field::authorization];

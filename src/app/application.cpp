@@ -8,11 +8,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "jobrelay/api/access_log.hpp"
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/api/service_metrics.hpp"
@@ -71,10 +73,11 @@ struct application::impl {
         server(ioc,
                {cfg.server.listen, milliseconds(cfg.server.header_timeout_ms),
                 milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
-                cfg.limits.max_body_bytes, api::cors_decorator(cfg)},
+                cfg.limits.max_body_bytes, api::cors_decorator(cfg), api::make_access_log(cfg, gate)},
                api::with_cors(api::with_request_metrics(routes.as_handler(), service_metrics), cfg)),
         signals(ioc),
-        sweeper(ioc) {
+        sweeper(ioc),
+        delay(ioc) {
     svc.sse_keepalive = milliseconds(cfg.server.sse_keepalive_ms);
     store.on_change([this](std::string_view id) { feed.notify(id); });
     service_metrics.watch(svc, [this] { return server.open_connections(); });
@@ -102,9 +105,11 @@ struct application::impl {
   http::server server;
   asio::signal_set signals;
   asio::steady_timer sweeper;
+  asio::steady_timer delay;  // drain_delay_ms
   std::vector<std::thread> threads;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> drained_cleanly{false};
 
   void schedule_sweep() {
     sweeper.expires_after(seconds(1));
@@ -116,23 +121,36 @@ struct application::impl {
     });
   }
 
-  // Graceful stop: refuse new work, stop job coroutines, give open requests
-  // up to drain_seconds, then end the I/O threads.
+  // Graceful stop, in two steps. First, for drain_delay_ms, the replica
+  // still accepts but says it is going: /readyz 503, POST /analyze 503, and
+  // Connection: close on every answer, so a load balancer's health check takes
+  // it out while it still answers. Then the listener closes, job coroutines
+  // stop, held long polls and event streams answer at once, idle connections
+  // close, and requests in flight get up to drain_seconds.
   void begin_stop() {
     if (stopping.exchange(true)) return;
     svc.draining = true;
     server.set_draining(true);
+    sweeper.cancel();
+    if (cfg.server.drain_delay_ms == 0) return close_and_drain();
+    delay.expires_after(milliseconds(cfg.server.drain_delay_ms));
+    delay.async_wait([this](boost::system::error_code) { close_and_drain(); });
+  }
+
+  void close_and_drain() {
     server.stop_accepting();
     engine.stop();
     feed.close();  // long polls and event streams answer now, not at their deadline
-    sweeper.cancel();
+    server.close_idle_connections();
     asio::co_spawn(ioc, drain(), asio::detached);
   }
 
-  // Waits (up to drain_seconds) for open requests and job coroutines to end,
-  // then stops the I/O threads. Ending with no request or job coroutine left
-  // matters: their frames, destroyed with the io_context, would outlive the
-  // objects they point to. (Idle pooled upstream sockets may still wait.)
+  // Waits (up to drain_seconds) for open connections and job coroutines to
+  // end, then stops the I/O threads. Ending with none left matters: their
+  // frames, destroyed with the io_context, would outlive the objects they
+  // point to (main() exits without destructors when the drain runs out).
+  // A 20 ms poll for the few seconds of a drain costs nothing and keeps the
+  // server and engine free of shutdown hooks.
   asio::awaitable<void> drain() {
     const auto deadline = steady_clock::now() + seconds(cfg.server.drain_seconds);
     asio::steady_timer tick(ioc);
@@ -145,7 +163,8 @@ struct application::impl {
     boost::system::error_code ignored;
     signals.cancel(ignored);
     work.reset();
-    if (busy())
+    drained_cleanly = !busy();
+    if (!drained_cleanly)
       spdlog::warn("drain: {} connections and {} jobs still open after {} s; stopping anyway",
                    server.open_connections(), engine.active(), cfg.server.drain_seconds);
     ioc.stop();
@@ -174,10 +193,11 @@ void application::start() {
                impl_->cfg.upstream.base_url, impl_->cfg.server.threads);
 }
 
-void application::wait() {
+bool application::wait() {
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->threads.clear();
+  return impl_->drained_cleanly;
 }
 
 void application::stop() {
@@ -190,11 +210,14 @@ void application::handle_signals() {
   auto on_signal = [this](auto&& self, boost::system::error_code ec, int sig) -> void {
     if (ec) return;
     if (impl_->stopping) {
+      // At once means no destructors either: they would wait for, or free
+      // under, coroutines still running.
       spdlog::warn("second signal {}: exiting at once", sig);
-      impl_->ioc.stop();
-      return;
+      spdlog::shutdown();
+      std::_Exit(128 + sig);
     }
-    spdlog::info("signal {}: draining (up to {} s)", sig, impl_->cfg.server.drain_seconds);
+    spdlog::info("signal {}: draining (listener closes in {} ms, then up to {} s for requests in flight)",
+                 sig, impl_->cfg.server.drain_delay_ms, impl_->cfg.server.drain_seconds);
     impl_->begin_stop();
     impl_->signals.async_wait([this, self](boost::system::error_code e, int s) { self(self, e, s); });
   };
@@ -210,11 +233,6 @@ std::vector<std::string> route_patterns() {
   cfg.server.threads = 1;
   const application::impl app(std::move(cfg));
   return app.routes.patterns();
-}
-
-void configure_logging(const config& cfg) {
-  spdlog::set_level(spdlog::level::from_str(cfg.log.level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
 }
 
 }  // namespace jobrelay::app

@@ -170,6 +170,7 @@ std::vector<key_spec> build_table() {
       list_key("server.trusted_proxies", FIELD(server.trusted_proxies), check_trusted_proxy),
       list_key("server.cors.allowed_origins", FIELD(server.cors_allowed_origins), check_origin),
       integer_key("server.drain_seconds", FIELD(server.drain_seconds), 0),
+      integer_key("server.drain_delay_ms", FIELD(server.drain_delay_ms), 0),
       integer_key("server.header_timeout_ms", FIELD(server.header_timeout_ms), 1),
       integer_key("server.idle_timeout_ms", FIELD(server.idle_timeout_ms), 1),
       integer_key("server.max_connections", FIELD(server.max_connections), 1),
@@ -217,6 +218,7 @@ std::vector<key_spec> build_table() {
       choice_key("log.level", FIELD(log.level),
                  {"trace", "debug", "info", "warn", "error", "critical", "off"}),
       choice_key("log.format", FIELD(log.format), {"text", "json"}),
+      boolean_key("log.access", FIELD(log.access)),
   };
 }
 

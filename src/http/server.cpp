@@ -19,8 +19,12 @@
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/asio/write.hpp>
+#include <mutex>
+#include <unordered_set>
 
 #include "jobrelay/http/problem.hpp"
+#include "jobrelay/http/request_id.hpp"
+#include "jobrelay/log.hpp"
 #include "jobrelay/http/router.hpp"
 #include "jobrelay/listen_address.hpp"
 
@@ -41,27 +45,50 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> draining{false};
 
+  // Each open connection, so a drain can close the ones waiting for a next
+  // request. Touched once per connection, never per request.
+  struct session_slot {
+    asio::any_io_executor executor;  // the connection's strand
+    tcp::socket* socket = nullptr;   // reset before the socket goes; strand only
+    bool idle = false;               // waiting for a request's first byte; strand only
+  };
+  std::mutex sessions_mutex;
+  std::unordered_set<std::shared_ptr<session_slot>> sessions;
+  std::atomic<bool> closing_idle{false};
+  void close_idle();
+
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket);
   asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                  const asio::ip::address& peer);
+                                  const asio::ip::address& peer, session_slot& slot);
   asio::awaitable<bool> write_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                      response& res, unsigned version, bool keep_alive,
-                                     const stream_producer& produce);
+                                     std::string_view request_id, const stream_producer& produce,
+                                     std::uint64_t& body_bytes);
+  // The access-log hook, after the last byte of an answer was written (or not).
+  void report(const request_context* ctx, std::string_view request_id,
+              const asio::ip::address& peer, unsigned status, std::uint64_t body_bytes,
+              std::chrono::steady_clock::time_point started, bool written) const {
+    if (!options.on_complete) return;
+    options.on_complete(exchange_record{ctx, request_id, peer, status, body_bytes,
+                                        std::chrono::steady_clock::now() - started, written});
+  }
   void refuse(tcp::socket& socket);
 };
 
 namespace {
 
-// Writes a response and reports whether the connection may stay open.
+// Writes a response; reports whether it was written whole.
 asio::awaitable<bool> write_response(beast::tcp_stream& stream, response& res, unsigned version,
-                                     bool keep_alive, std::chrono::milliseconds timeout) {
+                                     bool keep_alive, std::chrono::milliseconds timeout,
+                                     std::string_view request_id) {
   res.version(version);
   res.keep_alive(keep_alive);
+  res.set("X-Request-Id", request_id);
   res.prepare_payload();
   stream.expires_after(timeout);
   auto [ec, n] = co_await bhttp::async_write(stream, res, nothrow);
-  co_return !ec && keep_alive;
+  co_return !ec;
 }
 
 response bad_request(std::string_view detail) {
@@ -122,28 +149,55 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
   const auto peer = socket.remote_endpoint(ec).address();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  auto slot = std::make_shared<session_slot>(session_slot{stream.get_executor(), &stream.socket()});
+  {
+    std::lock_guard lock(sessions_mutex);
+    sessions.insert(slot);
+  }
   try {
-    while (co_await serve_one(stream, buffer, peer)) {
+    while (co_await serve_one(stream, buffer, peer, *slot)) {
     }
   } catch (const std::exception& e) {
     spdlog::debug("connection from {} ended: {}", peer.to_string(), e.what());
+  }
+  slot->socket = nullptr;
+  {
+    std::lock_guard lock(sessions_mutex);
+    sessions.erase(slot);
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream.close();
   --connections;
 }
 
+void server::impl::close_idle() {
+  closing_idle = true;  // first: a connection turning idle after this closes itself
+  std::lock_guard lock(sessions_mutex);
+  for (const auto& slot : sessions)
+    asio::post(slot->executor, [weak = std::weak_ptr<session_slot>(slot)] {
+      const auto s = weak.lock();
+      if (!s || !s->idle || !s->socket) return;
+      boost::system::error_code ignored;
+      s->socket->cancel(ignored);  // its idle read ends; the connection closes
+    });
+}
+
 asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
                                               beast::flat_buffer& buffer,
-                                              const asio::ip::address& peer) {
+                                              const asio::ip::address& peer,
+                                              session_slot& slot) {
   // Between requests the idle deadline applies; once a request's first byte
   // is in, the whole head must arrive within header_timeout.
   if (buffer.size() == 0) {
+    if (closing_idle) co_return false;
     stream.expires_after(options.idle_timeout);
+    slot.idle = true;
     auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
-    if (ec) co_return false;  // idle timeout, close or reset: nothing to answer
+    slot.idle = false;
+    if (ec) co_return false;  // idle timeout, close, reset or a drain: nothing to answer
     buffer.commit(n);
   }
+  const auto started = std::chrono::steady_clock::now();
 
   const auto own = [this](const request& for_request, response r) {
     if (options.decorate_own) options.decorate_own(for_request, r);
@@ -165,18 +219,31 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
                                           "the request head exceeds 16 KiB")
                    : ec == bhttp::error::body_limit ? own(parser.get(), body_too_large(options.max_body_bytes))
                                                     : bad_request("malformed HTTP request: " + ec.message());
-    co_await write_response(stream, res, 11, false, options.header_timeout);
+    const auto id = new_request_id();
+    const bool written = co_await write_response(stream, res, 11, false, options.header_timeout, id);
+    report(nullptr, id, peer, res.result_int(), res.body().size(), started, written);
     co_return false;
   }
 
   const auto& head = parser.get();
+  std::string request_id;
+  if (const auto given = head["X-Request-Id"]; is_valid_request_id({given.data(), given.size()}))
+    request_id.assign(given.data(), given.size());
+  else
+    request_id = new_request_id();
+  // The answers made here before routing, with their access-log line.
+  const auto refuse_early = [&](response& res) -> asio::awaitable<bool> {
+    const bool written =
+        co_await write_response(stream, res, head.version(), false, options.header_timeout, request_id);
+    report(nullptr, request_id, peer, res.result_int(), res.body().size(), started, written);
+    co_return false;
+  };
   const unsigned version = head.version();
   // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
   // cannot be framed; guessing is how requests get smuggled.
   if (head.count(field::transfer_encoding) > 0 && !parser.chunked()) {
     auto res = own(head, bad_request("Transfer-Encoding must end with chunked"));
-    co_await write_response(stream, res, version, false, options.header_timeout);
-    co_return false;
+    co_return co_await refuse_early(res);
   }
   const bool has_body_framing = parser.content_length().has_value() || parser.chunked();
   const bool wants_body = head.method() == verb::post || head.method() == verb::put ||
@@ -184,8 +251,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   if (wants_body && !has_body_framing) {
     auto res = own(head, problem_response(status::length_required, "length-required",
                                           "Length Required", "a request body needs Content-Length"));
-    co_await write_response(stream, res, version, false, options.header_timeout);
-    co_return false;
+    co_return co_await refuse_early(res);
   }
   if (!parser.is_done()) {
     if (head[field::expect] == "100-continue") {
@@ -201,8 +267,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
       response res = own(head, ec == bhttp::error::body_limit
                                    ? body_too_large(options.max_body_bytes)
                                    : bad_request("malformed HTTP body: " + ec.message()));
-      co_await write_response(stream, res, version, false, options.header_timeout);
-      co_return false;
+      co_return co_await refuse_early(res);
     }
   }
 
@@ -211,6 +276,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   const auto qmark = target.find('?');
   request_context ctx{req, peer, target.substr(0, qmark),
                       qmark == target.npos ? std::string_view{} : target.substr(qmark + 1), {}};
+  ctx.request_id = request_id;
   // Nothing is pipelined behind this request: the buffer can go while it is held.
   ctx.release_read_buffer = [&buffer] {
     if (buffer.size() == 0) buffer.shrink_to_fit();
@@ -222,17 +288,31 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     try {
       res = co_await entry(ctx);
     } catch (const std::exception& e) {
-      spdlog::error("handler for {} {} threw: {}", std::string(to_string(req.method())),
-                    std::string(ctx.path), e.what());
+      const auto method = to_string(req.method());
+      log::write(log::level::error, "a handler threw; answering 500",
+                 {{"request_id", request_id},
+                  {"method", std::string_view(method.data(), method.size())},
+                  {"path", ctx.path},
+                  {"error", std::string_view(e.what())}});
       res = own(req, problem_response(status::internal_server_error, "internal-error",
                                       "Internal Server Error",
                                       "the server failed to handle the request"));
     }
   }
   const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
-  if (ctx.stream && res.result() == status::ok)
-    co_return co_await write_stream(stream, buffer, res, version, keep_alive, ctx.stream);
-  co_return co_await write_response(stream, res, version, keep_alive, options.idle_timeout);
+  const unsigned status_code = res.result_int();
+  std::uint64_t body_bytes = res.body().size();
+  bool written = false;
+  if (ctx.stream && res.result() == status::ok) {
+    body_bytes = 0;
+    written = co_await write_stream(stream, buffer, res, version, keep_alive, request_id, ctx.stream,
+                                    body_bytes);
+  } else {
+    written = co_await write_response(stream, res, version, keep_alive, options.idle_timeout,
+                                      request_id);
+  }
+  report(&ctx, request_id, peer, status_code, body_bytes, started, written);
+  co_return written && keep_alive;
 }
 
 namespace {
@@ -241,13 +321,15 @@ namespace {
 // that stops reading is dropped instead of queueing data for it.
 class chunk_sink final : public stream_sink {
  public:
-  chunk_sink(beast::tcp_stream& s, std::chrono::milliseconds deadline) : stream_(s), deadline_(deadline) {}
+  chunk_sink(beast::tcp_stream& s, std::chrono::milliseconds deadline, std::uint64_t& written)
+      : stream_(s), deadline_(deadline), written_(written) {}
   asio::awaitable<bool> write(std::string_view data) override {
     if (failed_ || data.empty()) co_return !failed_;
     stream_.expires_after(deadline_);
     auto [ec, n] = co_await asio::async_write(
         stream_, bhttp::make_chunk(asio::buffer(data.data(), data.size())), nothrow);
     failed_ = static_cast<bool>(ec);
+    if (!failed_) written_ += data.size();
     co_return !failed_;
   }
   bool failed() const { return failed_; }
@@ -255,6 +337,7 @@ class chunk_sink final : public stream_sink {
  private:
   beast::tcp_stream& stream_;
   std::chrono::milliseconds deadline_;
+  std::uint64_t& written_;  // body bytes, for the access log
   bool failed_ = false;
 };
 
@@ -263,23 +346,26 @@ class chunk_sink final : public stream_sink {
 asio::awaitable<bool> server::impl::write_stream(beast::tcp_stream& stream,
                                                  beast::flat_buffer& buffer, response& res,
                                                  unsigned version, bool keep_alive,
-                                                 const stream_producer& produce) {
+                                                 std::string_view request_id,
+                                                 const stream_producer& produce,
+                                                 std::uint64_t& body_bytes) {
   const bool buffer_is_empty = buffer.size() == 0;
   if (buffer_is_empty) buffer.shrink_to_fit();  // a stream holds the connection for long
   bhttp::response<bhttp::empty_body> head{std::move(res.base())};
   head.version(version);
   head.keep_alive(keep_alive);
   head.chunked(true);
+  head.set("X-Request-Id", request_id);
   bhttp::response_serializer<bhttp::empty_body> serializer(head);
   stream.expires_after(options.idle_timeout);
   if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, nothrow); ec)
     co_return false;
-  chunk_sink sink(stream, options.idle_timeout);
+  chunk_sink sink(stream, options.idle_timeout, body_bytes);
   co_await produce(sink);
   if (sink.failed()) co_return false;
   stream.expires_after(options.idle_timeout);
   auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), nothrow);
-  co_return !ec && keep_alive;
+  co_return !ec;
 }
 
 server::server(asio::io_context& ioc, server_options options, handler entry)
@@ -313,6 +399,8 @@ void server::stop_accepting() {
 }
 
 void server::set_draining(bool draining) { impl_->draining = draining; }
+
+void server::close_idle_connections() { impl_->close_idle(); }
 
 std::string server::local_address() const {
   boost::system::error_code ec;

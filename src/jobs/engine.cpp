@@ -1,4 +1,5 @@
 #include "jobrelay/jobs/engine.hpp"
+#include "jobrelay/log.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -173,7 +174,8 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
     std::lock_guard lock(registry_->mutex);
     registry_->runs.emplace(job->state.id, job);
   }
-  spdlog::info("job {}: queued", job->state.id);
+  log::write(log::level::info, "job " + job->state.id + ": queued",
+             {{"job_id", job->state.id}, {"request_id", options.request_id}});
   asio::co_spawn(job->strand, run(job),
                  asio::bind_cancellation_slot(job->cancel.slot(), asio::detached));
   co_return *stored;

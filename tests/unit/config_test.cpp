@@ -105,6 +105,7 @@ TEST(Config, EmptyObjectGivesEveryDefault) {
   EXPECT_GE(c.server.threads, 1u);
   EXPECT_TRUE(c.server.trusted_proxies.empty());
   EXPECT_EQ(c.server.drain_seconds, 10u);
+  EXPECT_EQ(c.server.drain_delay_ms, 0u);
   EXPECT_EQ(c.upstream.base_url, "http://127.0.0.1:9000");
   EXPECT_EQ(c.upstream.max_response_bytes, 8388608u);
   EXPECT_TRUE(c.upstream.tls_verify);
@@ -116,6 +117,17 @@ TEST(Config, EmptyObjectGivesEveryDefault) {
   EXPECT_DOUBLE_EQ(c.rate_limit.poll.burst, 20);
   EXPECT_EQ(c.store.backend, "memory");
   EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.format, "text");
+  EXPECT_TRUE(c.log.access);
+}
+
+TEST(Config, DrainDelayAndAccessLogKeysComeFromTheEnvironment) {
+  const config c = parse_ok("{}", env_of({{"JOBRELAY_SERVER__DRAIN_DELAY_MS", "3000"},
+                                   {"JOBRELAY_LOG__ACCESS", "false"},
+                                   {"JOBRELAY_LOG__FORMAT", "json"}}));
+  EXPECT_EQ(c.server.drain_delay_ms, 3000u);
+  EXPECT_FALSE(c.log.access);
+  EXPECT_EQ(c.log.format, "json");
 }
 
 TEST(Config, NestedKeysReachTheirFields) {

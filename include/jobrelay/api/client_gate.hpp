@@ -48,6 +48,10 @@ class client_gate {
   admission admit(const http::request_context& ctx, limit_class which,
                   std::string_view link_token_job = {});
 
+  // The client by its address: the peer, or behind a trusted proxy the
+  // right-most untrusted X-Forwarded-For entry.
+  std::string network_client(const http::request_context& ctx) const;
+
   bool auth_enabled() const;
   const link_tokens& tokens() const;
 

@@ -28,11 +28,14 @@ class application {
 
   // Binds, starts the I/O threads and returns. The address is then known.
   void start();
-  // Blocks until the service has stopped (after a signal or stop()).
-  void wait();
+  // Blocks until the service has stopped (after a signal or stop()). False
+  // when the drain ran out of time with requests or jobs still open: then
+  // destroying the application is unsafe, and main() exits without it.
+  bool wait();
   // Graceful: stop accepting, stop jobs, let in-flight requests finish.
   void stop();
-  // Handles SIGTERM/SIGINT (first: graceful stop, second: at once).
+  // Handles SIGTERM/SIGINT: the first drains (see stop()), the second ends
+  // the process at once with status 128 + signal number.
   void handle_signals();
 
   std::string local_address() const;  // host:port actually bound
@@ -43,8 +46,5 @@ class application {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
-
-// spdlog set-up from log.level / log.format.
-void configure_logging(const config& cfg);
 
 }  // namespace jobrelay::app

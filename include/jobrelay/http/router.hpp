@@ -32,6 +32,8 @@ struct request_context {
   std::string_view query;  // after '?', empty when none
   std::string_view param;  // the {param} segment of the matched pattern
   std::string_view route;  // the matched pattern ("/results/{id}"), for metrics and logs
+  std::string_view request_id;  // X-Request-Id: the client's, when sane, else made up
+  std::string client;  // who the client gate admitted (API key id or address); empty before
   // Set by a handler whose response body streams; the response it returns
   // is then only the head (sent chunked).
   stream_producer stream = {};

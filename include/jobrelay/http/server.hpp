@@ -23,6 +23,17 @@ class io_context;
 namespace jobrelay::http {
 
 
+// One answered request, for the access log.
+struct exchange_record {
+  const request_context* ctx;  // null for answers made before routing (400, 411, 413, 431)
+  std::string_view request_id;
+  boost::asio::ip::address peer;
+  unsigned status;
+  std::uint64_t body_bytes;  // body bytes written; a stream's: the data of all its chunks
+  std::chrono::steady_clock::duration elapsed;  // from the request's first byte to the last one written
+  bool written;  // false when the client went away before the answer was written
+};
+
 struct server_options {
   std::string listen = "0.0.0.0:8080";  // host:port or [v6]:port
   std::chrono::milliseconds header_timeout{10000};
@@ -33,6 +44,8 @@ struct server_options {
   // parsed (411, 413, bad framing, the last-resort 500), which never pass
   // through `entry`: so CORS headers, say, reach them too.
   std::function<void(const request& head, response& res)> decorate_own = {};
+  // Called once per answered request, after its last byte; empty: nothing.
+  std::function<void(const exchange_record&)> on_complete = {};
 };
 
 class server {
@@ -51,6 +64,9 @@ class server {
 
   // Once draining, every response carries Connection: close.
   void set_draining(bool draining);
+  // Closes the connections waiting for a next request, now and from now on;
+  // a request in flight is answered first (with Connection: close).
+  void close_idle_connections();
 
   std::string local_address() const;  // "127.0.0.1:8080" / "[::1]:8080"
   unsigned short local_port() const;

@@ -40,6 +40,7 @@ struct submission_options {
   // Issues the job's link token once its id is known; empty: no token.
   std::function<std::string(const std::string& id)> events_token;
   std::optional<store::idempotency_claim> idempotency;
+  std::string request_id;  // of the POST that created the job, for the log
 };
 
 // What the engine reports as it works, for metrics; set before jobs run.
