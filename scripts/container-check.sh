@@ -12,6 +12,7 @@
 # when not root; the podman/buildah steps themselves need root).
 #   IMAGE (localhost/jobrelay:dev)  JOBS (2, build parallelism)
 #   CHECK_TIMEOUT_S (60, for the job to finish)
+# shellcheck disable=SC2015  # pass and fail always succeed: `A && pass || fail` is if/else here
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -179,21 +180,22 @@ else
   fail "jobrelay --help"
 fi
 # Unknown JOBRELAY_* names stop start-up, so compose must use only listed ones.
-for name in $(grep -oE '\bJOBRELAY_[A-Z0-9_]+' docker/compose.yaml | sort -u); do
+grep -oE '\bJOBRELAY_[A-Z0-9_]+' docker/compose.yaml | sort -u > "$tmp/compose-names"
+while read -r name; do
   [[ $name == JOBRELAY_BACKEND ]] && continue   # the load balancer's variable
   if grep -qw -- "$name" <<<"$help"; then
     pass "compose.yaml: $name is a jobrelay key"
   else
     warn "compose.yaml sets $name, which this jobrelay's --help does not list: it would refuse to start"
   fi
-done
+done < "$tmp/compose-names"
 phase config
 
 # --- run the services ---------------------------------------------------------------
 # Port 0: each picks a free loopback port and logs it.
 wait_for_port() {  # wait_for_port LOG PATTERN -> host:port
-  local i addr
-  for i in $(seq 1 100); do
+  local addr
+  for _ in $(seq 1 100); do
     addr=$(sed -nE "s/.*$2 (127\.0\.0\.1:[0-9]+).*/\1/p" "$1" | head -n1)
     [[ -n $addr ]] && { echo "$addr"; return 0; }
     sleep 0.1
@@ -260,7 +262,7 @@ if [[ $code == 202 && -n $location && -n $id ]]; then
   while :; do
     code=$(curl -sS -o "$tmp/body" -w '%{http_code}' "$base_url/results/$id" || true)
     polls=$((polls + 1))
-    [[ $code == 202 && SECONDS -lt deadline ]] || break
+    [[ $code == 202 && $SECONDS -lt $deadline ]] || break
     sleep 0.5
   done
   [[ $code == 200 ]] && grep -q '"status":"succeeded"' "$tmp/body" \
