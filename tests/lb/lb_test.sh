@@ -162,6 +162,13 @@ server_state() {
 }
 
 # ---------------------------------------------------------------- start-up
+# The file must also be valid with compose.yaml's variables (the service name
+# need not resolve here: "init-addr ... none").
+if ! LB_BIND=:8080 JOBRELAY_BACKEND=jobrelay:8080 "$haproxy" -c -f "$haproxy_cfg" >"$tmp/haproxy-check.log" 2>&1; then
+  cat "$tmp/haproxy-check.log" >&2
+  fail "haproxy -c rejects $haproxy_cfg with compose.yaml's variables"
+fi
+
 "$mock_bin" --listen 127.0.0.1:0 --duration-ms 300 >"$tmp/mock.log" 2>&1 &
 mock_pid=$!
 pids+=("$mock_pid")
