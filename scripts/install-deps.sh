@@ -13,7 +13,8 @@ packages=(
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(redis-server
     chromium python3            # the browser test: headless Chromium driven over its DevTools pipe
-    python3-yaml)               # tests/openapi/check_openapi.py reads docs/openapi.yaml
+    python3-yaml                # tests/openapi/check_openapi.py reads docs/openapi.yaml
+    haproxy)                    # the LB test (tests/lb) runs docker/haproxy.cfg
 fi
 
 missing=()
