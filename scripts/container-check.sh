@@ -182,11 +182,10 @@ fi
 # Unknown JOBRELAY_* names stop start-up, so compose must use only listed ones.
 grep -oE '\bJOBRELAY_[A-Z0-9_]+' docker/compose.yaml | sort -u > "$tmp/compose-names"
 while read -r name; do
-  [[ $name == JOBRELAY_BACKEND ]] && continue   # the load balancer's variable
   if grep -qw -- "$name" <<<"$help"; then
     pass "compose.yaml: $name is a jobrelay key"
   else
-    warn "compose.yaml sets $name, which this jobrelay's --help does not list: it would refuse to start"
+    fail "compose.yaml sets $name, which this jobrelay's --help does not list: it would refuse to start"
   fi
 done < "$tmp/compose-names"
 phase config

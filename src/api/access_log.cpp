@@ -14,7 +14,13 @@ std::function<void(const http::exchange_record&)> make_access_log(const config& 
                                                                  const client_gate& gate) {
   if (!cfg.log.access) return {};
   return [&gate](const http::exchange_record& r) {
-    if (!log::enabled(log::level::info)) return;
+    // A load balancer's health checks and Prometheus' scrapes come every few
+    // seconds forever: their successes are debug lines, not the access log.
+    const bool routine = r.status < 400 && r.ctx &&
+                         (r.ctx->route == "/healthz" || r.ctx->route == "/readyz" ||
+                          r.ctx->route == "/metrics");
+    const auto lvl = routine ? log::level::debug : log::level::info;
+    if (!log::enabled(lvl)) return;
     // Answers that never met the gate (ops endpoints, 404s) name the client
     // the same way; refusals before routing have only the peer.
     std::string client;
@@ -36,7 +42,7 @@ std::function<void(const http::exchange_record&)> make_access_log(const config& 
     message.reserve(method.size() + path.size() + 8);
     message.append(method).append(" ").append(path).append(" ").append(std::to_string(r.status));
     if (!r.written) message.append(" (client gone)");
-    log::write(log::level::info, message,
+    log::write(lvl, message,
                {{"method", method},
                 {"path", path},
                 {"route", route},

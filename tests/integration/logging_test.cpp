@@ -129,8 +129,12 @@ bool is_hex32(const std::string& s) {
 TEST(Logging, AccessLinePerAnswerCarriesTheRequestIdTheClientSent) {
   logged_service svc;
 
-  const auto health = http_get(svc.port(), "/healthz", {{"X-Request-Id", "trace-4711:abc"}});
+  const auto health = http_get(svc.port(), "/stats", {{"X-Request-Id", "trace-4711:abc"}});
   EXPECT_EQ(health.header("X-Request-Id"), "trace-4711:abc");
+  // Health checks and scrapes succeed every few seconds forever: not at info.
+  http_get(svc.port(), "/healthz", {{"X-Request-Id", "routine-1"}});
+  http_get(svc.port(), "/readyz", {{"X-Request-Id", "routine-2"}});
+  http_get(svc.port(), "/metrics", {{"X-Request-Id", "routine-3"}});
   const auto missing = http_get(svc.port(), "/results/nope", {{"X-Request-Id", "trace-404"}});
   EXPECT_EQ(missing.status, 404u);
   EXPECT_EQ(missing.header("X-Request-Id"), "trace-404");
@@ -144,8 +148,9 @@ TEST(Logging, AccessLinePerAnswerCarriesTheRequestIdTheClientSent) {
   const auto health_lines = lines_with(text, "request_id=trace-4711:abc");
   ASSERT_EQ(health_lines.size(), 1u) << text;
   const auto& line = health_lines[0];
-  EXPECT_NE(line.find("[info] GET /healthz 200 method=GET path=/healthz route=/healthz status=200 bytes="),
+  EXPECT_NE(line.find("[info] GET /stats 200 method=GET path=/stats route=/stats status=200 bytes="),
             std::string::npos) << line;
+  EXPECT_EQ(text.find("routine-"), std::string::npos) << text;
   EXPECT_NE(line.find(" client=127.0.0.1 "), std::string::npos) << line;
   EXPECT_NE(line.find(" duration_ms="), std::string::npos) << line;
 
@@ -200,7 +205,7 @@ TEST(Logging, AccessLogOffWritesNoRequestLines) {
   EXPECT_EQ(r.header("X-Request-Id"), "quiet-1");  // still echoed
   http_get(svc.port(), "/results/nope");
   svc.svc.stop_and_wait();  // every line that would be written is written
-  EXPECT_EQ(svc.log.text().find("GET /healthz"), std::string::npos) << svc.log.text();
+  EXPECT_EQ(svc.log.text().find("GET /results/nope"), std::string::npos) << svc.log.text();
 }
 
 TEST(Logging, JsonFormatIsOneObjectALineWithDocumentedFields) {

@@ -164,7 +164,7 @@ server_state() {
 # ---------------------------------------------------------------- start-up
 # The file must also be valid with compose.yaml's variables (the service name
 # need not resolve here: "init-addr ... none").
-if ! LB_BIND=:8080 JOBRELAY_BACKEND=jobrelay:8080 "$haproxy" -c -f "$haproxy_cfg" >"$tmp/haproxy-check.log" 2>&1; then
+if ! LB_BIND=:8080 LB_BACKEND=jobrelay:8080 "$haproxy" -c -f "$haproxy_cfg" >"$tmp/haproxy-check.log" 2>&1; then
   cat "$tmp/haproxy-check.log" >&2
   fail "haproxy -c rejects $haproxy_cfg with compose.yaml's variables"
 fi
@@ -203,7 +203,7 @@ for attempt in 1 2 3 4 5 6 7 8; do
   lb_port=$((20000 + RANDOM % 12000))
   stats_port=$((20000 + RANDOM % 12000))
   ((stats_port == lb_port)) && continue
-  LB_BIND=127.0.0.1:$lb_port LB_STATS_BIND=127.0.0.1:$stats_port JOBRELAY_BACKEND=$direct \
+  LB_BIND=127.0.0.1:$lb_port LB_STATS_BIND=127.0.0.1:$stats_port LB_BACKEND=$direct \
     "$haproxy" -db -dR -f "$haproxy_cfg" >"$tmp/haproxy.log" 2>&1 &
   haproxy_pid=$!
   stats=127.0.0.1:$stats_port
@@ -260,11 +260,12 @@ wait_for_log "$tmp/haproxy.log" '{lb-test-a}' "a: HAProxy's log has no line with
 
 # No X-Request-Id from the client (or an unusable one): HAProxy makes one up,
 # and it is the same in HAProxy's log, jobrelay's log and the answer.
-code=$(req a_rid "$client_a" "$lb/healthz" -H 'X-Request-Id: not valid!')
-expect "a: GET /healthz through the LB" 200 "$code" a_rid
+# (/stats: jobrelay logs successful /healthz, /readyz and /metrics at debug only.)
+code=$(req a_rid "$client_a" "$lb/stats" -H 'X-Request-Id: not valid!')
+expect "a: GET /stats through the LB" 200 "$code" a_rid
 rid=$(header a_rid X-Request-Id)
 expect_match "a: HAProxy-made X-Request-Id (a UUID)" '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "$rid" a_rid
-grep -qF "\"request_id\":\"$rid\"" "$tmp/jobrelay.log" || fail "a: jobrelay's log lacks request id $rid"
+wait_for_log "$tmp/jobrelay.log" "\"request_id\":\"$rid\"" "a: jobrelay's log lacks request id $rid"
 wait_for_log "$tmp/haproxy.log" "{$rid}" "a: HAProxy's log has no line with the request id {$rid}"
 echo "== a. ok"
 
