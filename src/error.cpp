@@ -23,6 +23,7 @@ class category final : public boost::system::error_category {
       case errc::upstream_bad_response: return "upstream answer is not valid HTTP";
       case errc::upstream_response_too_large: return "upstream answer exceeds max_response_bytes";
       case errc::upstream_protocol: return "upstream answer does not follow the protocol";
+      case errc::upstream_backlog: return "too many accepted jobs wait for the upstream to take them";
       case errc::job_not_found: return "job not found";
       case errc::store_full: return "job table is full";
       case errc::store_unavailable: return "results store unavailable";

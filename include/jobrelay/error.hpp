@@ -24,6 +24,7 @@ enum class errc {
   upstream_bad_response,     // not HTTP
   upstream_response_too_large,
   upstream_protocol,  // an answer that is not the upstream protocol of API.md
+  upstream_backlog,   // too many accepted jobs wait for their submit (back-pressure)
   // Store.
   job_not_found,
   store_full,         // limits.max_jobs

@@ -99,6 +99,12 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
       co_return http::problem_with_retry(status::service_unavailable, "job-table-full",
                                          "Service Unavailable",
                                          "the job table is full (limits.max_jobs); retry later", 5);
+    if (submitted.error() == errc::upstream_backlog)
+      co_return http::problem_with_retry(
+          status::service_unavailable, "upstream-busy", "Service Unavailable",
+          "the analyzer has not yet taken the jobs already accepted "
+          "(upstream.max_pending_submits); retry shortly",
+          1);
     co_return http::problem_with_retry(status::service_unavailable, "unavailable",
                                        "Service Unavailable", submitted.error().message(), 2);
   }

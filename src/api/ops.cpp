@@ -48,7 +48,10 @@ void add_ops_routes(http::router& r, service& s) {
            {"active_pollers", s.engine.active()}}},
          {"cache", {{"bytes", st.bytes}, {"expired", st.expired}, {"evicted", st.evicted}}},
          {"held", {{"long_polls", s.long_polls.load()}, {"event_streams", s.event_streams.load()}}},
-         {"upstream", {{"base_url", s.cfg.upstream.base_url}}}});
+         {"upstream",
+          {{"base_url", s.cfg.upstream.base_url},
+           {"pending_submits", s.engine.pending_submits()},
+           {"max_pending_submits", s.cfg.upstream.max_pending_submits}}}});
   });
 }
 

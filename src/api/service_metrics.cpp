@@ -57,6 +57,12 @@ void service_metrics::watch(service& s, std::function<std::size_t()> open_connec
                           {{"submit"}, double(s.gate.rejections(limit_class::submit))},
                           {{"poll"}, double(s.gate.rejections(limit_class::poll))}};
                     });
+  registry.callback("jobrelay_upstream_pending_submits",
+                    "Accepted jobs whose submit the upstream has not answered yet (admission bound: "
+                    "upstream.max_pending_submits)",
+                    "gauge", {}, [&s] {
+                      return std::vector<metrics::sample>{{{}, double(s.engine.pending_submits())}};
+                    });
   registry.callback("jobrelay_open_connections", "Open client connections", "gauge", {},
                     [open_connections] {
                       return std::vector<metrics::sample>{{{}, double(open_connections())}};

@@ -52,6 +52,7 @@ jobs::engine_options engine_options_from(const config& cfg) {
   o.retry_base = std::min(milliseconds(250), milliseconds(cfg.polling.upstream_initial_ms));
   o.retry_cap = milliseconds(cfg.polling.upstream_max_ms);
   o.max_job_duration = seconds(cfg.jobs.max_job_duration_seconds);
+  o.max_pending_submits = cfg.upstream.max_pending_submits;
   return o;
 }
 

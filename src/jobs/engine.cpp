@@ -14,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <random>
 
 #include "jobrelay/jobs/job_id.hpp"
@@ -28,20 +29,30 @@ using outcome = attempt::outcome;
 using std::chrono::milliseconds;
 
 struct engine::job_run {
-  job_run(asio::any_io_executor ex, job_state s, std::string b)
-      : state(std::move(s)), body(std::move(b)), strand(asio::make_strand(ex)) {}
+  job_run(asio::any_io_executor ex, job_state s, std::string b, std::atomic<std::size_t>& pending)
+      : state(std::move(s)), body(std::move(b)), strand(asio::make_strand(ex)), pending_submits(&pending) {}
+  ~job_run() { submit_settled(); }
+  // Its submit was answered, given up on, or will never be sent.
+  void submit_settled() {
+    if (pending_submits) pending_submits->fetch_sub(1);
+    pending_submits = nullptr;
+  }
   job_state state;
   std::string body;
   asio::strand<asio::any_io_executor> strand;
   asio::cancellation_signal cancel;  // emitted on the strand only
   bool canceled_by_client = false;   // strand only
   bool stored_terminal = false;      // a terminal version reached the store
+  std::atomic<std::size_t>* pending_submits;  // the engine's count, until the submit settles
 };
 
 struct engine::registry {
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<job_run>> runs;
   bool stopped = false;
+  // Jobs accepted whose submit the upstream has not answered yet: the
+  // admission rule (engine_options::max_pending_submits) counts these.
+  std::atomic<std::size_t> pending_submits{0};
 };
 
 namespace {
@@ -158,6 +169,20 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
     std::lock_guard lock(registry_->mutex);
     if (registry_->stopped) co_return errc::shutting_down;
   }
+  // Back-pressure: refuse new work while the upstream has not taken what was
+  // already accepted, rather than queue jobs it will never get to. Reserved
+  // before the insert so that concurrent submits cannot overshoot.
+  auto& pending = registry_->pending_submits;
+  if (pending.fetch_add(1) >= options_.max_pending_submits && options_.max_pending_submits > 0) {
+    pending.fetch_sub(1);
+    co_return errc::upstream_backlog;
+  }
+  struct reservation {
+    std::atomic<std::size_t>* count;
+    ~reservation() {
+      if (count) count->fetch_sub(1);
+    }
+  } reserved{&pending};
   job_state s;
   s.id = new_job_id();
   s.status = job_status::queued;
@@ -169,7 +194,8 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
   if (!stored) co_return stored.error();
   if (stored->what != store::insert_outcome::kind::created) co_return *stored;
 
-  auto job = std::make_shared<job_run>(executor_, std::move(s), std::move(request_body));
+  reserved.count = nullptr;  // the job's run now owns the reservation
+  auto job = std::make_shared<job_run>(executor_, std::move(s), std::move(request_body), pending);
   {
     std::lock_guard lock(registry_->mutex);
     registry_->runs.emplace(job->state.id, job);
@@ -239,6 +265,7 @@ asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
 
   attempt submitted = co_await with_retries(options_, observer_, s.id, "submit",
                                             [&] { return analyzer_.submit(job->body); });
+  job->submit_settled();
   if (co_await canceled()) co_return;  // the aborted call's outcome means nothing
   job->body = std::string();  // the upstream has it; do not hold it for minutes
   switch (submitted.kind) {
@@ -336,6 +363,8 @@ void engine::stop() {
   for (auto& [id, job] : registry_->runs)
     asio::post(job->strand, [job] { job->cancel.emit(asio::cancellation_type::terminal); });
 }
+
+std::size_t engine::pending_submits() const { return registry_->pending_submits.load(); }
 
 std::size_t engine::active() const {
   std::lock_guard lock(registry_->mutex);

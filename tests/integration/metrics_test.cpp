@@ -91,6 +91,7 @@ TEST(Metrics, ExpositionParsesAndCountersMove) {
   EXPECT_EQ(value(e, R"(jobrelay_job_duration_seconds_count{status="succeeded"})"), 1);
   EXPECT_GE(value(e, "jobrelay_open_connections"), 1);
   EXPECT_EQ(value(e, R"(jobrelay_held_requests{kind="long_poll"})"), 0);
+  EXPECT_EQ(value(e, "jobrelay_upstream_pending_submits"), 0);
   EXPECT_GT(value(e, "jobrelay_cache_bytes"), 0);
   // Histogram buckets are cumulative and end at _count.
   const std::string h = R"(jobrelay_http_request_duration_seconds_bucket{route="/analyze",le=)";

@@ -365,3 +365,46 @@ TEST(UpstreamProtocol, TheDeadlineWinsOverAnUpstreamCallInFlight) {
   EXPECT_EQ(doc["error"]["code"], "timeout") << doc.dump();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
 }
+
+// The admission rule: while the upstream has not taken the jobs already
+// accepted, a new submit is refused with 503 + Retry-After instead of joining
+// a queue that only grows; once the upstream catches up, jobs are accepted
+// again, and every accepted job reached the upstream.
+TEST(UpstreamProtocol, BackPressureRefusesSubmitsWhileTheUpstreamIsBehind) {
+  std::atomic<bool> stalled{true};
+  std::atomic<int> submits_answered{0};
+  Harness h(
+      [&](const fake_request& r) {
+        if (r.method == "POST") {
+          if (stalled) return fake_action::hang();
+          ++submits_answered;
+          return accepted();
+        }
+        return fake_action::json(200, R"({"status":"succeeded","result":1})");
+      },
+      [](config& c) {
+        c.upstream.max_pending_submits = 2;
+        c.upstream.request_timeout_ms = 300;
+        c.upstream.max_retries = 20;
+      });
+  const auto first = http_post(h.svc.port(), "/analyze", "{}");
+  const auto second = http_post(h.svc.port(), "/analyze", "{}");
+  ASSERT_EQ(first.status, 202u) << first.body;
+  ASSERT_EQ(second.status, 202u) << second.body;
+
+  const auto refused = http_post(h.svc.port(), "/analyze", "{}");
+  EXPECT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_EQ(refused.header("Retry-After"), "1");
+  EXPECT_EQ(refused.header("Content-Type"), "application/problem+json");
+  EXPECT_EQ(json::parse(refused.body)["type"], "urn:jobrelay:problem:upstream-busy") << refused.body;
+
+  stalled = false;  // the upstream recovers: the retried submits are answered
+  for (const auto* accepted_job : {&first, &second}) {
+    const std::string id = json::parse(accepted_job->body)["id"];
+    EXPECT_EQ(h.svc.wait_until_terminal(id).status, 200u);
+  }
+  const auto later = http_post(h.svc.port(), "/analyze", "{}");
+  EXPECT_EQ(later.status, 202u) << later.body;
+  EXPECT_EQ(h.svc.wait_until_terminal(json::parse(later.body)["id"]).status, 200u);
+  EXPECT_EQ(submits_answered.load(), 3) << "every accepted job, and only those, reached the upstream";
+}

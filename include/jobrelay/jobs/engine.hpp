@@ -33,6 +33,10 @@ struct engine_options {
   std::chrono::milliseconds retry_base{250};
   std::chrono::milliseconds retry_cap{10000};
   std::chrono::seconds max_job_duration{300};
+  // Admission rule: submit() refuses (errc::upstream_backlog) while this many
+  // accepted jobs still wait for the upstream to answer their submit; 0 = no
+  // bound.
+  std::size_t max_pending_submits = 0;
 };
 
 struct submission_options {
@@ -63,7 +67,7 @@ class engine {
   // Creates the job (status queued), stores it and starts its coroutine —
   // unless the idempotency claim finds the job an earlier request created.
   // Returns before anything is sent upstream. errc::store_full,
-  // errc::store_unavailable, errc::shutting_down.
+  // errc::store_unavailable, errc::shutting_down, errc::upstream_backlog.
   boost::asio::awaitable<result<store::insert_outcome>> submit(std::string request_body,
                                                               submission_options options = {});
 
@@ -76,6 +80,8 @@ class engine {
 
   // Job coroutines alive now.
   std::size_t active() const;
+  // Accepted jobs whose submit the upstream has not answered yet.
+  std::size_t pending_submits() const;
 
   void observe(engine_observer observer) { observer_ = std::move(observer); }
 
