@@ -50,7 +50,7 @@ struct config {
     unsigned max_connections = 64;
     // Back-pressure: POST /analyze answers 503 while this many accepted jobs
     // wait for the upstream to answer their submit. 0: no bound.
-    unsigned max_pending_submits = 1000;
+    unsigned max_pending_submits = 10000;
     std::uint64_t max_response_bytes = 8388608;
     bool tls_verify = true;
     std::string tls_ca_file;  // empty: the system store

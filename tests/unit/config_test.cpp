@@ -108,6 +108,7 @@ TEST(Config, EmptyObjectGivesEveryDefault) {
   EXPECT_EQ(c.server.drain_delay_ms, 0u);
   EXPECT_EQ(c.upstream.base_url, "http://127.0.0.1:9000");
   EXPECT_EQ(c.upstream.max_response_bytes, 8388608u);
+  EXPECT_EQ(c.upstream.max_pending_submits, 10000u);
   EXPECT_TRUE(c.upstream.tls_verify);
   EXPECT_DOUBLE_EQ(c.polling.upstream_backoff, 1.5);
   EXPECT_EQ(c.limits.max_cache_bytes, defaults.limits.max_cache_bytes);
