@@ -123,7 +123,11 @@ void server::impl::refuse(tcp::socket& socket) {
 asio::awaitable<void> server::impl::accept_loop() {
   auto self = shared_from_this();
   for (;;) {
-    auto [ec, accepted] = co_await acceptor.async_accept(asio::make_strand(ioc), nothrow);
+    // One I/O thread runs every handler in turn: a strand would only add a
+    // lock and executor copies to each operation.
+    const auto executor = options.one_thread ? asio::any_io_executor(ioc.get_executor())
+                                             : asio::any_io_executor(asio::make_strand(ioc));
+    auto [ec, accepted] = co_await acceptor.async_accept(executor, nothrow);
     tcp::socket socket(std::move(accepted));  // keeps the strand as its executor
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "service_fixture.hpp"
+#include "sse_client.hpp"
 
 using namespace jobrelay;
 using namespace jobrelay::testing;
@@ -126,4 +127,27 @@ TEST(EndToEnd, OperationsEndpointsAnswer) {
   auto stats = json::parse(http_get(svc.port(), "/stats").body);
   EXPECT_TRUE(stats.contains("jobs"));
   EXPECT_TRUE(stats.contains("version"));
+}
+
+// With one I/O thread connections run without strands (server_options::
+// one_thread): jobs, long polls, event streams and a stop all still work.
+TEST(EndToEnd, OneIoThreadServesJobsLongPollsAndStreams) {
+  running_mock mock({std::chrono::milliseconds(300), 0.0, 1});
+  auto cfg = test_config(mock.base_url());
+  cfg.server.threads = 1;
+  running_service svc(cfg);
+
+  const auto posted = http_post(svc.port(), "/analyze", R"({"document":"one"})");
+  ASSERT_EQ(posted.status, 202u) << posted.body;
+  const std::string id = json::parse(posted.body)["id"];
+  sse_client events(svc.port(), "/results/" + id + "/events");
+  ASSERT_EQ(events.status(), 200u);
+  const auto held = http_get(svc.port(), "/results/" + id + "?wait=10");
+  EXPECT_TRUE(held.status == 202u || held.status == 200u) << held.body;
+  std::optional<sse_event> last;
+  while (auto e = events.next(std::chrono::seconds(5))) last = e;
+  EXPECT_TRUE(events.ended());
+  ASSERT_TRUE(last.has_value());
+  EXPECT_NE(last->data.find("succeeded"), std::string::npos) << last->data;
+  EXPECT_EQ(svc.wait_until_terminal(id).status, 200u);
 }

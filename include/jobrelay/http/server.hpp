@@ -40,6 +40,8 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 10000;
   std::uint64_t max_body_bytes = 1048576;
+  // Exactly one thread runs the io_context: connections need no strands.
+  bool one_thread = false;
   // Applied to the answers the server makes itself once a request head is
   // parsed (411, 413, bad framing, the last-resort 500), which never pass
   // through `entry`: so CORS headers, say, reach them too.
