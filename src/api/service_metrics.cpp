@@ -1,7 +1,11 @@
 #include "jobrelay/api/service_metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <unordered_map>
 
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/service.hpp"
@@ -86,14 +90,59 @@ void service_metrics::observe(jobs::engine& engine) {
   engine.observe(std::move(o));
 }
 
-http::handler with_request_metrics(http::handler next, service_metrics& m) {
-  return [next = std::move(next), &m](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
+namespace {
+
+// One route's children: its latency histogram, and its counter per status
+// code, each looked up in the family once and then read without a lock.
+struct route_children {
+  route_children(service_metrics& m, std::string route)
+      : name(std::move(route)), seconds(&m.request_seconds.with({name})) {}
+  metrics::counter& requests_with(service_metrics& m, unsigned code) {
+    if (code < 100 || code >= 600) return m.requests.with({name, std::to_string(code)});
+    auto& slot = by_code[code - 100];
+    auto* known = slot.load(std::memory_order_acquire);
+    if (!known) {
+      known = &m.requests.with({name, std::to_string(code)});  // the family makes it once
+      slot.store(known, std::memory_order_release);
+    }
+    return *known;
+  }
+  std::string name;
+  metrics::histogram* seconds;
+  std::array<std::atomic<metrics::counter*>, 500> by_code{};
+};
+
+}  // namespace
+
+http::handler with_request_metrics(http::handler next, service_metrics& m,
+                                   const std::vector<std::string>& route_patterns) {
+  // Built once, then only read: no lock per request.
+  auto routes = std::make_shared<std::unordered_map<std::string_view, std::unique_ptr<route_children>>>();
+  auto unmatched = std::make_shared<route_children>(m, "unmatched");
+  for (const auto& pattern : route_patterns) {
+    auto children = std::make_unique<route_children>(m, pattern);
+    const std::string_view key = children->name;
+    routes->emplace(key, std::move(children));
+  }
+  return [next = std::move(next), &m, routes, unmatched](
+             http::request_context& ctx) -> boost::asio::awaitable<http::response> {
     const auto started = std::chrono::steady_clock::now();
     auto res = co_await next(ctx);
-    const std::string route = ctx.route.empty() ? "unmatched" : std::string(ctx.route);
-    m.requests.with({route, std::to_string(res.result_int())}).inc();
-    m.request_seconds.with({route}).observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    route_children* route = unmatched.get();
+    if (!ctx.route.empty()) {
+      const auto it = routes->find(ctx.route);
+      // A route added after start-up (none today) still counts, under its name.
+      route = it != routes->end() ? it->second.get() : nullptr;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (route) {
+      route->requests_with(m, res.result_int()).inc();
+      route->seconds->observe(seconds);
+    } else {
+      const std::string name(ctx.route);
+      m.requests.with({name, std::to_string(res.result_int())}).inc();
+      m.request_seconds.with({name}).observe(seconds);
+    }
     co_return res;
   };
 }

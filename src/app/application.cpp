@@ -76,7 +76,7 @@ struct application::impl {
                 milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
                 cfg.limits.max_body_bytes, cfg.server.threads == 1, api::cors_decorator(cfg),
                 api::make_access_log(cfg, gate)},
-               api::with_cors(api::with_request_metrics(routes.as_handler(), service_metrics), cfg)),
+               api::with_cors(api::with_request_metrics(routes.as_handler(), service_metrics, routes.patterns()), cfg)),
         signals(ioc),
         sweeper(ioc),
         delay(ioc) {

@@ -28,8 +28,11 @@ struct service_metrics {
   void observe(jobs::engine& engine);
 };
 
-// Counts and times every request by route pattern and status code.
-http::handler with_request_metrics(http::handler next, service_metrics& m);
+// Counts and times every request by route pattern and status code. The
+// children for `route_patterns` are found once, so a request takes no lock
+// (the family lock only on a route's first answer with a new status code).
+http::handler with_request_metrics(http::handler next, service_metrics& m,
+                                   const std::vector<std::string>& route_patterns);
 
 void add_metrics_route(http::router& r, service_metrics& m);
 
