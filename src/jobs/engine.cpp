@@ -29,21 +29,20 @@ using outcome = attempt::outcome;
 using std::chrono::milliseconds;
 
 struct engine::job_run {
-  job_run(asio::any_io_executor ex, job_state s, std::string b, std::atomic<std::size_t>& pending)
-      : state(std::move(s)), body(std::move(b)), strand(asio::make_strand(ex)), pending_submits(&pending) {}
+  job_run(asio::any_io_executor ex, job_state s, std::string b, std::shared_ptr<registry> r)
+      : state(std::move(s)), body(std::move(b)), strand(asio::make_strand(ex)), counted_in(std::move(r)) {}
   ~job_run() { submit_settled(); }
   // Its submit was answered, given up on, or will never be sent.
-  void submit_settled() {
-    if (pending_submits) pending_submits->fetch_sub(1);
-    pending_submits = nullptr;
-  }
+  void submit_settled();
   job_state state;
   std::string body;
   asio::strand<asio::any_io_executor> strand;
   asio::cancellation_signal cancel;  // emitted on the strand only
   bool canceled_by_client = false;   // strand only
   bool stored_terminal = false;      // a terminal version reached the store
-  std::atomic<std::size_t>* pending_submits;  // the engine's count, until the submit settles
+  // Counted in the engine's pending submits until the submit settles; shared
+  // because a run can outlive the engine (a drain that ran out of time).
+  std::shared_ptr<registry> counted_in;
 };
 
 struct engine::registry {
@@ -54,6 +53,11 @@ struct engine::registry {
   // admission rule (engine_options::max_pending_submits) counts these.
   std::atomic<std::size_t> pending_submits{0};
 };
+
+void engine::job_run::submit_settled() {
+  if (counted_in) counted_in->pending_submits.fetch_sub(1);
+  counted_in.reset();
+}
 
 namespace {
 
@@ -195,7 +199,7 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
   if (stored->what != store::insert_outcome::kind::created) co_return *stored;
 
   reserved.count = nullptr;  // the job's run now owns the reservation
-  auto job = std::make_shared<job_run>(executor_, std::move(s), std::move(request_body), pending);
+  auto job = std::make_shared<job_run>(executor_, std::move(s), std::move(request_body), registry_);
   {
     std::lock_guard lock(registry_->mutex);
     registry_->runs.emplace(job->state.id, job);
