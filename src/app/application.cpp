@@ -218,9 +218,9 @@ void application::handle_signals() {
       spdlog::shutdown();
       std::_Exit(128 + sig);
     }
+    impl_->begin_stop();  // first: once the line below is out, /readyz already answers 503
     spdlog::info("signal {}: draining (listener closes in {} ms, then up to {} s for requests in flight)",
                  sig, impl_->cfg.server.drain_delay_ms, impl_->cfg.server.drain_seconds);
-    impl_->begin_stop();
     impl_->signals.async_wait([this, self](boost::system::error_code e, int s) { self(self, e, s); });
   };
   impl_->signals.async_wait(

@@ -91,7 +91,7 @@ TEST(Shutdown, SigtermAnswersHeldRequestsTellsKeepAliveClientsAndExitsZero) {
     if (r.method == "POST") return fake_action::json(202, "", {{"Operation-Location", "/ops/1"}});
     return fake_action::json(200, R"({"status":"running"})");
   });
-  jobrelay_process relay(up.base_url(), {{"JOBRELAY_SERVER__DRAIN_DELAY_MS", "400"},
+  jobrelay_process relay(up.base_url(), {{"JOBRELAY_SERVER__DRAIN_DELAY_MS", "1500"},
                                            {"JOBRELAY_SERVER__DRAIN_SECONDS", "10"}});
   ASSERT_NE(relay.port, 0) << relay.proc.output();
   const auto id = submit(relay.port);
@@ -103,6 +103,12 @@ TEST(Shutdown, SigtermAnswersHeldRequestsTellsKeepAliveClientsAndExitsZero) {
   http_connection idle(relay.port);  // asks once, then only waits
   ASSERT_EQ(idle.send(ready_probe).status, 200u);
 
+  // Hold the long poll on a job that will not change again: the queued ->
+  // running step would answer it before the signal.
+  const auto running_deadline = std::chrono::steady_clock::now() + 10s;
+  while (http_get(relay.port, "/results/" + id).body.find("\"running\"") == std::string::npos &&
+         std::chrono::steady_clock::now() < running_deadline)
+    std::this_thread::sleep_for(10ms);
   auto long_poll = std::async(std::launch::async, [&] { return http_get(relay.port, "/results/" + id + "?wait=30"); });
   sse_client events(relay.port, "/results/" + id + "/events");
   ASSERT_EQ(events.status(), 200u);
