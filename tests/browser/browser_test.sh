@@ -49,20 +49,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' INT TERM
 
-# Waits for a process's start-up line and prints the address it names: both
-# programs bind port 0 and log the port they got, so no port is ever guessed.
-address_from_log() {  # pid log-file prefix
-  local pid=$1 file=$2 prefix=$3 addr
-  for _ in $(seq 1 100); do
-    addr=$(grep -o "${prefix}127\.0\.0\.1:[0-9]*" "$file" 2>/dev/null | head -n 1 | sed "s/^${prefix}//") || true
-    if [[ -n $addr ]]; then echo "$addr"; return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  echo "browser_test: no '${prefix}ADDRESS' line from pid $pid; its log:" >&2
-  cat "$file" >&2
-  return 1
-}
+# address_from_log PID LOG_FILE PREFIX
+source "$(dirname "$0")/../support/shell/address_from_log.sh"
 
 "$mock" --listen 127.0.0.1:0 --duration-ms 1500 --static "$web" >"$tmp/mock.log" 2>&1 &
 pids+=($!)

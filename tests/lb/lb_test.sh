@@ -138,20 +138,8 @@ wait_for_log() {
   done
 }
 
-# Waits for a process's start-up line and prints the address it names.
-address_from_log() {  # pid log-file prefix
-  local pid=$1 file=$2 prefix=$3 addr
-  local deadline=$(($(now_ms) + 10000))
-  while (($(now_ms) < deadline)); do
-    addr=$(grep -o "${prefix}127\.0\.0\.1:[0-9]*" "$file" 2>/dev/null | head -n 1 | sed "s/^${prefix}//") || true
-    if [[ -n $addr ]]; then echo "$addr"; return 0; fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "lb_test: no '${prefix}ADDRESS' line from pid $pid; its log:" >&2
-  cat "$file" >&2
-  return 1
-}
+# address_from_log PID LOG_FILE PREFIX
+source "$(dirname "$0")/../support/shell/address_from_log.sh"
 
 # HAProxy's view of the jobrelay server, from the stats page's CSV:
 # "status|check_status", e.g. "UP|L7OK", "UP 1/2|L7STS", "DOWN|L7STS".
