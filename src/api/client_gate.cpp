@@ -48,20 +48,29 @@ std::string_view query_param(std::string_view query, std::string_view name) {
   return {};
 }
 
-std::string client_gate::network_client(const http::request_context& ctx) const {
+namespace {
+
+std::string network_client_of(const http::request_context& ctx, const limit::trusted_proxies& trusted,
+                              bool peer_is_trusted) {
   std::vector<std::string_view> xff;
-  if (impl_->trusted.contains(ctx.peer))
+  if (peer_is_trusted)
     for (const auto& f : ctx.req.base())
       if (boost::beast::iequals(f.name_string(), "X-Forwarded-For"))
         xff.emplace_back(f.value().data(), f.value().size());
-  return limit::resolve_client(ctx.peer, std::span<const std::string_view>(xff), impl_->trusted);
+  return limit::resolve_client(ctx.peer, std::span<const std::string_view>(xff), trusted);
+}
+
+}  // namespace
+
+std::string client_gate::network_client(const http::request_context& ctx) const {
+  return network_client_of(ctx, impl_->trusted, impl_->trusted.contains(ctx.peer));
 }
 
 admission client_gate::admit(const http::request_context& ctx, limit_class which,
                              std::string_view link_token_job) {
   admission a;
   a.peer_is_trusted_proxy = impl_->trusted.contains(ctx.peer);
-  const auto network_id = network_client(ctx);
+  const auto network_id = network_client_of(ctx, impl_->trusted, a.peer_is_trusted_proxy);
 
   if (impl_->keys.enabled()) {
     const auto authorization = ctx.req[http::field::authorization];
