@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <optional>
@@ -53,6 +54,9 @@ jobs::engine_options engine_options_from(const config& cfg) {
   o.retry_cap = milliseconds(cfg.polling.upstream_max_ms);
   o.max_job_duration = seconds(cfg.jobs.max_job_duration_seconds);
   o.max_pending_submits = cfg.upstream.max_pending_submits;
+  // No more calls at once than pooled connections: the rest would only queue
+  // for a connection while holding a call's memory.
+  o.max_concurrent_calls = cfg.upstream.max_connections;
   return o;
 }
 
@@ -66,7 +70,11 @@ struct application::impl {
               real_clock()),
         client(ioc.get_executor(), client_options_from(cfg)),
         analyzer(client, {cfg.upstream.base_url, cfg.upstream.submit_path, cfg.upstream.headers}),
-        engine(ioc.get_executor(), store, analyzer, engine_options_from(cfg), real_clock()),
+        // The engine needs one handler at a time: one I/O thread gives that
+        // without a strand's cost.
+        engine(cfg.server.threads == 1 ? asio::any_io_executor(ioc.get_executor())
+                                       : asio::any_io_executor(asio::make_strand(ioc)),
+               store, analyzer, engine_options_from(cfg), real_clock()),
         gate(cfg, real_clock()),
         svc{cfg, engine, store, gate, feed, real_clock(), real_clock().now()},
         service_metrics(registry),

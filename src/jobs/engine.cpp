@@ -3,22 +3,21 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
+#include <deque>
 #include <random>
+#include <unordered_map>
 
 #include "jobrelay/jobs/job_id.hpp"
 #include "jobrelay/jobs/schedules.hpp"
+#include "jobrelay/jobs/wakeup_queue.hpp"
 #include "jobrelay/store/results_store.hpp"
 #include "jobrelay/upstream/analyzer.hpp"
 
@@ -27,37 +26,7 @@ namespace asio = boost::asio;
 using upstream::attempt;
 using outcome = attempt::outcome;
 using std::chrono::milliseconds;
-
-struct engine::job_run {
-  job_run(asio::any_io_executor ex, job_state s, std::string b, std::shared_ptr<registry> r)
-      : state(std::move(s)), body(std::move(b)), strand(asio::make_strand(ex)), counted_in(std::move(r)) {}
-  ~job_run() { submit_settled(); }
-  // Its submit was answered, given up on, or will never be sent.
-  void submit_settled();
-  job_state state;
-  std::string body;
-  asio::strand<asio::any_io_executor> strand;
-  asio::cancellation_signal cancel;  // emitted on the strand only
-  bool canceled_by_client = false;   // strand only
-  bool stored_terminal = false;      // a terminal version reached the store
-  // Counted in the engine's pending submits until the submit settles; shared
-  // because a run can outlive the engine (a drain that ran out of time).
-  std::shared_ptr<registry> counted_in;
-};
-
-struct engine::registry {
-  std::mutex mutex;
-  std::unordered_map<std::string, std::shared_ptr<job_run>> runs;
-  bool stopped = false;
-  // Jobs accepted whose submit the upstream has not answered yet: the
-  // admission rule (engine_options::max_pending_submits) counts these.
-  std::atomic<std::size_t> pending_submits{0};
-};
-
-void engine::job_run::submit_settled() {
-  if (counted_in) counted_in->pending_submits.fetch_sub(1);
-  counted_in.reset();
-}
+using steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -66,20 +35,6 @@ double unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-// True once this job's coroutine was canceled (deadline, DELETE, shutdown).
-asio::awaitable<bool> canceled() {
-  co_return (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
-}
-
-asio::awaitable<void> sleep_for(milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  // Cancellation (stop, timeout) surfaces as an exception on the next
-  // co_await of the job's coroutine, which ends it.
-  co_await timer.async_wait(asio::use_awaitable);
-}
-
-// Retries transient failures with backoff. A transient outcome from here means
-// the retry budget (max_retries in a row) is spent.
 std::string_view outcome_name(outcome o) {
   switch (o) {
     case outcome::accepted:
@@ -92,43 +47,38 @@ std::string_view outcome_name(outcome o) {
   return "protocol";
 }
 
-template <class Call>
-asio::awaitable<attempt> with_retries(const engine_options& options, const engine_observer& observer,
-                                      const std::string& job_id, const char* what, Call call) {
-  for (unsigned failures = 0;; ++failures) {
-    const auto started = std::chrono::steady_clock::now();
-    attempt a = co_await call();
-    if (observer.upstream_call)
-      observer.upstream_call(what, outcome_name(a.kind),
-                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (a.kind != outcome::transient || failures >= options.max_retries) co_return a;
-    milliseconds wait = retry_backoff(failures, options.retry_base, options.retry_cap, unit_random());
-    if (a.retry_after) wait = std::max(wait, *a.retry_after);
-    spdlog::warn("job {}: upstream {} failed ({}); retry {}/{} in {} ms", job_id, what, a.detail,
-                 failures + 1, options.max_retries, wait.count());
-    co_await sleep_for(wait);
-  }
-}
-
 // Folds a status document into the job; true when a document field changed.
+// Compares field by field: a poll of a running job copies no strings.
 bool apply_document(job_state& s, const upstream::status_document& doc, system_time now) {
-  const job_state before = s;
+  const auto status_before = s.status;
+  const auto progress_before = s.progress;
+  const auto eta_before = s.eta_seconds;
+  bool content_changed = false;
   switch (doc.status) {
     case upstream::upstream_status::not_started:
     case upstream::upstream_status::running: s.status = job_status::running; break;
-    case upstream::upstream_status::succeeded:
+    case upstream::upstream_status::succeeded: {
       s.status = job_status::succeeded;
-      s.result_json = doc.result_json.empty() ? "null" : doc.result_json;
+      std::string result = doc.result_json.empty() ? "null" : doc.result_json;
+      if (result != s.result_json) {
+        s.result_json = std::move(result);
+        content_changed = true;
+      }
       break;
+    }
     case upstream::upstream_status::failed:
     case upstream::upstream_status::canceled: {
       const bool canceled = doc.status == upstream::upstream_status::canceled;
       s.status = job_status::failed;
-      s.error = job_error{std::string(error_codes::upstream_failed),
-                          !doc.error_message.empty() ? doc.error_message
-                          : canceled ? "the upstream canceled the analysis"
-                                     : "the upstream reported that the analysis failed",
-                          doc.error_json};
+      job_error error{std::string(error_codes::upstream_failed),
+                      !doc.error_message.empty() ? doc.error_message
+                      : canceled ? "the upstream canceled the analysis"
+                                 : "the upstream reported that the analysis failed",
+                      doc.error_json};
+      if (error != s.error) {
+        s.error = std::move(error);
+        content_changed = true;
+      }
       break;
     }
   }
@@ -142,9 +92,8 @@ bool apply_document(job_state& s, const upstream::status_document& doc, system_t
     s.eta_seconds = 0;
   }
   if (is_terminal(s.status)) s.finished_at = now;
-  return s.status != before.status || s.progress != before.progress ||
-         s.eta_seconds != before.eta_seconds || s.result_json != before.result_json ||
-         s.error != before.error;
+  return content_changed || s.status != status_before || s.progress != progress_before ||
+         s.eta_seconds != eta_before;
 }
 
 void fail(job_state& s, std::string_view code, std::string message, system_time now,
@@ -154,30 +103,122 @@ void fail(job_state& s, std::string_view code, std::string message, system_time 
   s.finished_at = now;
 }
 
+
+// Shared with the jobs, which can outlive the engine (a drain that ran out
+// of time leaves calls in flight): their destructors touch only this.
+struct counters {
+  std::atomic<std::size_t> pending_submits{0};  // accepted, submit not settled
+  std::atomic<std::size_t> active{0};           // admitted, not finished
+};
+
+// One per runner: aborts the upstream call the runner has in flight.
+struct call_slot {
+  asio::cancellation_signal signal;
+  std::uint64_t call = 0;  // bumped after each call, so a late deadline is ignored
+};
+
+// An unfinished job as the engine keeps it between upstream calls.
+struct job_run {
+  job_run(job_state s, std::string b, const engine_options& o, steady::time_point d,
+          std::shared_ptr<counters> c)
+      : state(std::move(s)),
+        body(std::move(b)),
+        schedule(o.poll_initial, o.poll_backoff, o.poll_max),
+        deadline(d),
+        counted_in(std::move(c)) {}
+  ~job_run() { settle_submit(); }
+  job_run(const job_run&) = delete;
+  job_run& operator=(const job_run&) = delete;
+
+  // Its submit was answered, given up on, or will never be sent.
+  void settle_submit() {
+    if (counted_in) counted_in->pending_submits.fetch_sub(1);
+    counted_in.reset();
+  }
+
+  job_state state;
+  std::string body;  // until the upstream has it
+  poll_schedule schedule;
+  std::optional<milliseconds> hint;  // the upstream's Retry-After for the next poll
+  steady::time_point deadline;       // max_job_duration
+  unsigned failures = 0;             // transient failures of the current call in a row
+  std::uint64_t wake_ticket = 0;     // a wakeup with another ticket is stale
+  bool submitted = false;
+  bool done = false;  // finished, canceled or stopped: never steps again
+  bool canceled_by_client = false;
+  std::shared_ptr<call_slot> in_flight;  // the runner's slot while a call is out
+  std::shared_ptr<counters> counted_in;  // released by settle_submit()
+};
+
+struct wakeup {
+  std::shared_ptr<job_run> job;
+  std::uint64_t ticket;
+};
+
 }  // namespace
+
+// Everything below runs on `executor` (one handler at a time), except
+// submit()'s first half, stop()'s flag and the counters.
+struct engine::impl {
+  impl(asio::any_io_executor ex, store::results_store& st, upstream::analyzer& an,
+       engine_options o, const clock& c)
+      : executor(std::move(ex)), store(st), analyzer(an), options(o), clk(c), alarm(executor) {
+    options.max_concurrent_calls = std::max<std::size_t>(1, options.max_concurrent_calls);
+  }
+
+  void admit(std::shared_ptr<job_run> job);
+  void make_ready(std::shared_ptr<job_run> job);
+  asio::awaitable<void> run_steps();
+  asio::awaitable<void> step(std::shared_ptr<job_run> job, std::shared_ptr<call_slot> slot);
+  asio::awaitable<std::optional<attempt>> call(job_run& job, std::shared_ptr<call_slot> slot);
+  asio::awaitable<void> after_submit(std::shared_ptr<job_run> job, attempt a);
+  asio::awaitable<void> after_poll(std::shared_ptr<job_run> job, attempt a);
+  asio::awaitable<bool> publish(job_run& job);
+  asio::awaitable<void> fail_and_finish(job_run& job, std::string_view code, std::string message,
+                                        std::string upstream_json = {});
+  void sleep(std::shared_ptr<job_run> job, milliseconds delay);
+  void arm_alarm();
+  void wake_due();
+  void cancel_run(const std::string& id);
+  void stop_all();
+  void finish(job_run& job);
+  void cancel_upstream(const std::string& operation_url);
+
+  asio::any_io_executor executor;
+  store::results_store& store;
+  upstream::analyzer& analyzer;
+  engine_options options;
+  const clock& clk;
+  engine_observer observer;
+  std::shared_ptr<counters> count = std::make_shared<counters>();
+  std::atomic<bool> stopped{false};
+
+  std::unordered_map<std::string, std::shared_ptr<job_run>> runs;
+  std::deque<std::shared_ptr<job_run>> ready;  // due, waiting for a runner
+  std::size_t runners = 0;
+  wakeup_queue<wakeup> sleeping;
+  asio::steady_timer alarm;
+  std::optional<steady::time_point> alarm_at;  // when the alarm is set to ring
+  std::uint64_t alarm_ticket = 0;
+};
 
 engine::engine(asio::any_io_executor executor, store::results_store& store,
                upstream::analyzer& analyzer, engine_options options, const clock& clock)
-    : executor_(std::move(executor)),
-      store_(store),
-      analyzer_(analyzer),
-      options_(options),
-      clock_(clock),
-      registry_(std::make_shared<registry>()) {}
+    : impl_(std::make_unique<impl>(std::move(executor), store, analyzer, options, clock)) {}
 
 engine::~engine() { stop(); }
 
+void engine::observe(engine_observer observer) { impl_->observer = std::move(observer); }
+
 asio::awaitable<result<store::insert_outcome>> engine::submit(std::string request_body,
                                                               submission_options options) {
-  {
-    std::lock_guard lock(registry_->mutex);
-    if (registry_->stopped) co_return errc::shutting_down;
-  }
+  impl& m = *impl_;
+  if (m.stopped) co_return errc::shutting_down;
   // Back-pressure: refuse new work while the upstream has not taken what was
   // already accepted, rather than queue jobs it will never get to. Reserved
   // before the insert so that concurrent submits cannot overshoot.
-  auto& pending = registry_->pending_submits;
-  if (pending.fetch_add(1) >= options_.max_pending_submits && options_.max_pending_submits > 0) {
+  auto& pending = m.count->pending_submits;
+  if (pending.fetch_add(1) >= m.options.max_pending_submits && m.options.max_pending_submits > 0) {
     pending.fetch_sub(1);
     co_return errc::upstream_backlog;
   }
@@ -190,161 +231,208 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
   job_state s;
   s.id = new_job_id();
   s.status = job_status::queued;
-  s.created_at = s.updated_at = clock_.wall_now();
+  s.created_at = s.updated_at = m.clk.wall_now();
   s.owner = std::move(options.owner);
   if (options.events_token) s.events_token = options.events_token(s.id);
   auto snapshot = std::make_shared<const job_snapshot>(s);
-  auto stored = co_await store_.insert(snapshot, std::move(options.idempotency));
+  auto stored = co_await m.store.insert(snapshot, std::move(options.idempotency));
   if (!stored) co_return stored.error();
   if (stored->what != store::insert_outcome::kind::created) co_return *stored;
 
-  reserved.count = nullptr;  // the job's run now owns the reservation
-  auto job = std::make_shared<job_run>(executor_, std::move(s), std::move(request_body), registry_);
-  {
-    std::lock_guard lock(registry_->mutex);
-    registry_->runs.emplace(job->state.id, job);
-  }
+  reserved.count = nullptr;  // the job now owns the reservation
+  const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
+                                            std::chrono::duration<double>(m.options.max_job_duration));
+  auto job = std::make_shared<job_run>(std::move(s), std::move(request_body), m.options, deadline, m.count);
   log::write(log::level::info, "job " + job->state.id + ": queued",
              {{"job_id", job->state.id}, {"request_id", options.request_id}});
-  asio::co_spawn(job->strand, run(job),
-                 asio::bind_cancellation_slot(job->cancel.slot(), asio::detached));
+  asio::dispatch(m.executor, [&m, job = std::move(job)]() mutable { m.admit(std::move(job)); });
   co_return *stored;
 }
 
 asio::awaitable<result<void>> engine::cancel(std::string id) {
-  std::shared_ptr<job_run> job;
-  {
-    std::lock_guard lock(registry_->mutex);
-    if (auto it = registry_->runs.find(id); it != registry_->runs.end()) job = it->second;
-  }
-  if (job)
-    asio::post(job->strand, [job] {
-      job->canceled_by_client = true;
-      job->cancel.emit(asio::cancellation_type::terminal);
-    });
-  auto erased = co_await store_.erase(id);
+  asio::dispatch(impl_->executor, [&m = *impl_, id] { m.cancel_run(id); });
+  auto erased = co_await impl_->store.erase(id);
   if (erased) spdlog::info("job {}: canceled and forgotten", id);
   co_return erased;
 }
 
-asio::awaitable<void> engine::run(std::shared_ptr<job_run> job) {
-  using namespace asio::experimental::awaitable_operators;
-  const std::string id = job->state.id;
-  const auto deadline_at = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(options_.max_job_duration) -
-      std::chrono::duration<double>(clock_.wall_now() - job->state.created_at));
-  asio::steady_timer deadline(co_await asio::this_coro::executor, deadline_at);
-  try {
-    auto first = co_await (drive(job) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-    // The deadline won: whatever the canceled drive() had in hand, the store
-    // must end up with a terminal job.
-    if (first.index() == 1 && !std::get<0>(std::get<1>(first)) && !job->stored_terminal) {
-      fail(job->state, error_codes::timeout,
-           "the job outlived max_job_duration_seconds (" +
-               std::to_string(options_.max_job_duration.count()) + " s)",
-           clock_.wall_now());
-      spdlog::warn("job {}: timed out after {} s", id, options_.max_job_duration.count());
-      co_await publish(*job);
-      if (!job->state.operation_url.empty()) co_await analyzer_.cancel(job->state.operation_url);
-    }
-  } catch (const boost::system::system_error& e) {
-    if (e.code() != asio::error::operation_aborted)
-      spdlog::error("job {}: stopped by an unexpected error: {}", id, e.what());
-  } catch (const std::exception& e) {
-    spdlog::error("job {}: stopped by an unexpected error: {}", id, e.what());
-  }
-  // This coroutine is canceled for good; the courtesy DELETE runs apart.
-  if (job->canceled_by_client && !job->state.operation_url.empty())
-    asio::co_spawn(asio::make_strand(executor_), analyzer_.cancel(job->state.operation_url),
-                   asio::detached);
-  finish(id);
+void engine::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  asio::dispatch(impl_->executor, [&m = *impl_] { m.stop_all(); });
 }
 
-asio::awaitable<void> engine::drive(std::shared_ptr<job_run> job) {
-  job_state& s = job->state;
-  const auto fail_with = [&](std::string_view code, std::string message, std::string upstream = {}) {
-    spdlog::warn("job {}: failed ({}): {}", s.id, code, message);
-    fail(s, code, std::move(message), clock_.wall_now(), std::move(upstream));
-  };
+std::size_t engine::pending_submits() const { return impl_->count->pending_submits.load(); }
+std::size_t engine::active() const { return impl_->count->active.load(); }
 
-  attempt submitted = co_await with_retries(options_, observer_, s.id, "submit",
-                                            [&] { return analyzer_.submit(job->body); });
-  job->submit_settled();
-  if (co_await canceled()) co_return;  // the aborted call's outcome means nothing
+void engine::impl::admit(std::shared_ptr<job_run> job) {
+  if (stopped) return;  // shutting down: it stays queued in the store
+  count->active.fetch_add(1);
+  runs.emplace(job->state.id, job);
+  make_ready(std::move(job));
+}
+
+void engine::impl::make_ready(std::shared_ptr<job_run> job) {
+  ready.push_back(std::move(job));
+  if (runners >= options.max_concurrent_calls) return;
+  ++runners;
+  asio::co_spawn(executor, run_steps(), asio::detached);
+}
+
+// A runner: takes due jobs in order and makes one upstream call for each;
+// it ends when none is due, so idle runners cost nothing.
+asio::awaitable<void> engine::impl::run_steps() {
+  auto slot = std::make_shared<call_slot>();
+  while (!ready.empty() && !stopped) {
+    auto job = std::move(ready.front());
+    ready.pop_front();
+    if (job->done) continue;
+    try {
+      co_await step(job, slot);
+    } catch (const std::exception& e) {
+      spdlog::error("job {}: stopped by an unexpected error: {}", job->state.id, e.what());
+      finish(*job);
+    }
+  }
+  --runners;
+}
+
+asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job, std::shared_ptr<call_slot> slot) {
+  if (steady::now() >= job->deadline) {
+    spdlog::warn("job {}: timed out after {} s", job->state.id, options.max_job_duration.count());
+    co_await fail_and_finish(*job, error_codes::timeout,
+                             "the job outlived max_job_duration_seconds (" +
+                                 std::to_string(options.max_job_duration.count()) + " s)");
+    if (!job->state.operation_url.empty()) cancel_upstream(job->state.operation_url);
+    co_return;
+  }
+  const char* what = job->submitted ? "poll" : "submit";
+  const auto started = steady::now();
+  std::optional<attempt> got = co_await call(*job, slot);
+  if (!got) {  // aborted: the outcome means nothing
+    if (job->canceled_by_client && !job->state.operation_url.empty())
+      cancel_upstream(job->state.operation_url);
+    if (job->canceled_by_client || stopped) finish(*job);
+    else make_ready(job);  // the deadline: the next step times it out
+    co_return;
+  }
+  attempt a = std::move(*got);
+  if (observer.upstream_call)
+    observer.upstream_call(what, outcome_name(a.kind),
+                           std::chrono::duration<double>(steady::now() - started).count());
+  if (a.kind == outcome::transient && job->failures < options.max_retries) {
+    milliseconds wait = retry_backoff(job->failures, options.retry_base, options.retry_cap, unit_random());
+    if (a.retry_after) wait = std::max(wait, *a.retry_after);
+    ++job->failures;
+    spdlog::warn("job {}: upstream {} failed ({}); retry {}/{} in {} ms", job->state.id, what, a.detail,
+                 job->failures, options.max_retries, wait.count());
+    sleep(std::move(job), wait);
+    co_return;
+  }
+  job->failures = 0;
+  if (job->submitted) co_await after_poll(std::move(job), std::move(a));
+  else co_await after_submit(std::move(job), std::move(a));
+}
+
+// One upstream call for the job, aborted by its deadline, a DELETE or the
+// shutdown; nullopt when it was.
+asio::awaitable<std::optional<attempt>> engine::impl::call(job_run& job, std::shared_ptr<call_slot> slot) {
+  const std::uint64_t this_call = slot->call;
+  asio::steady_timer deadline(executor, job.deadline);
+  deadline.async_wait([slot, this_call](boost::system::error_code ec) {
+    if (!ec && slot->call == this_call) slot->signal.emit(asio::cancellation_type::terminal);
+  });
+  job.in_flight = slot;
+  std::optional<attempt> got;
+  try {
+    // Not a ?: between the two awaitables: GCC 12 destroys such a temporary
+    // inside a coroutine twice.
+    asio::awaitable<attempt> request;
+    if (job.submitted) request = analyzer.poll(job.state.operation_url);
+    else request = analyzer.submit(job.body);
+    got = co_await asio::co_spawn(executor, std::move(request),
+                                  asio::bind_cancellation_slot(slot->signal.slot(), asio::use_awaitable));
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) throw;
+  }
+  ++slot->call;
+  slot->signal.slot().clear();
+  job.in_flight.reset();
+  if (job.done || job.canceled_by_client || stopped || steady::now() >= job.deadline) got.reset();
+  co_return got;
+}
+
+asio::awaitable<void> engine::impl::after_submit(std::shared_ptr<job_run> job, attempt a) {
+  job_state& s = job->state;
+  job->settle_submit();
+  job->submitted = true;
   job->body = std::string();  // the upstream has it; do not hold it for minutes
-  switch (submitted.kind) {
+  switch (a.kind) {
     case outcome::accepted:
       s.status = job_status::running;
-      s.operation_url = submitted.operation_url;
+      s.operation_url = std::move(a.operation_url);
       spdlog::info("job {}: running (operation {})", s.id, s.operation_url);
-      break;
+      if (!co_await publish(*job)) co_return finish(*job);
+      job->hint = a.retry_after;
+      sleep(job, job->schedule.next(job->hint));
+      co_return;
     case outcome::status:
-      apply_document(s, submitted.document, clock_.wall_now());
+      apply_document(s, a.document, clk.wall_now());
       spdlog::info("job {}: {} (final answer to the submit)", s.id, to_string(s.status));
       co_await publish(*job);
-      co_return;
+      co_return finish(*job);
     case outcome::transient:
-      fail_with(error_codes::upstream_unreachable,
-                "the upstream could not be reached: " + submitted.detail);
-      co_await publish(*job);
-      co_return;
+      co_return co_await fail_and_finish(*job, error_codes::upstream_unreachable,
+                                         "the upstream could not be reached: " + a.detail);
     case outcome::rejected:
-      fail_with(error_codes::upstream_rejected, submitted.detail, submitted.upstream_json);
-      co_await publish(*job);
-      co_return;
+      co_return co_await fail_and_finish(*job, error_codes::upstream_rejected, a.detail,
+                                         std::move(a.upstream_json));
     case outcome::no_news:
     case outcome::protocol:
-      fail_with(error_codes::upstream_protocol, submitted.detail);
-      co_await publish(*job);
-      co_return;
-  }
-  if (!co_await publish(*job)) co_return;
-
-  poll_schedule schedule(options_.poll_initial, options_.poll_backoff, options_.poll_max);
-  std::optional<milliseconds> hint = submitted.retry_after;
-  for (;;) {
-    co_await sleep_for(schedule.next(hint));
-    attempt polled = co_await with_retries(options_, observer_, s.id, "poll",
-                                           [&] { return analyzer_.poll(s.operation_url); });
-    if (co_await canceled()) co_return;
-    hint = polled.retry_after;
-    switch (polled.kind) {
-      case outcome::status: {
-        const auto was = s.status;
-        if (apply_document(s, polled.document, clock_.wall_now())) {
-          if (s.status != was) spdlog::info("job {}: {} -> {}", s.id, to_string(was), to_string(s.status));
-          if (!co_await publish(*job)) co_return;
-        }
-        if (is_terminal(s.status)) co_return;
-        break;
-      }
-      case outcome::no_news: break;
-      case outcome::transient:
-        fail_with(error_codes::upstream_unreachable,
-                  "the upstream could not be reached: " + polled.detail);
-        co_await publish(*job);
-        co_return;
-      case outcome::accepted:
-      case outcome::rejected:
-      case outcome::protocol:
-        fail_with(error_codes::upstream_protocol, polled.detail);
-        co_await publish(*job);
-        co_return;
-    }
+      co_return co_await fail_and_finish(*job, error_codes::upstream_protocol, a.detail);
   }
 }
 
-asio::awaitable<bool> engine::publish(job_run& job) {
-  // A canceled drive() (deadline, DELETE, shutdown) must not publish what its
-  // aborted call made of the cancellation; run() decides the final state.
-  if (co_await canceled()) co_return false;
+asio::awaitable<void> engine::impl::after_poll(std::shared_ptr<job_run> job, attempt a) {
+  job_state& s = job->state;
+  switch (a.kind) {
+    case outcome::status: {
+      const auto was = s.status;
+      if (apply_document(s, a.document, clk.wall_now())) {
+        if (s.status != was) spdlog::info("job {}: {} -> {}", s.id, to_string(was), to_string(s.status));
+        if (!co_await publish(*job)) co_return finish(*job);
+      }
+      if (is_terminal(s.status)) co_return finish(*job);
+      break;
+    }
+    case outcome::no_news: break;
+    case outcome::transient:
+      co_return co_await fail_and_finish(*job, error_codes::upstream_unreachable,
+                                         "the upstream could not be reached: " + a.detail);
+    case outcome::accepted:
+    case outcome::rejected:
+    case outcome::protocol:
+      co_return co_await fail_and_finish(*job, error_codes::upstream_protocol, a.detail);
+  }
+  job->hint = a.retry_after;
+  sleep(job, job->schedule.next(job->hint));
+}
+
+asio::awaitable<void> engine::impl::fail_and_finish(job_run& job, std::string_view code,
+                                                    std::string message, std::string upstream_json) {
+  if (code != error_codes::timeout) spdlog::warn("job {}: failed ({}): {}", job.state.id, code, message);
+  fail(job.state, code, std::move(message), clk.wall_now(), std::move(upstream_json));
+  co_await publish(job);
+  finish(job);
+}
+
+// False when the job is gone from the store (canceled): stop working on it.
+asio::awaitable<bool> engine::impl::publish(job_run& job) {
   job.state.version += 1;
-  job.state.updated_at = clock_.wall_now();
-  if (is_terminal(job.state.status) && observer_.finished)
-    observer_.finished(job.state.status,
-                       std::chrono::duration<double>(job.state.updated_at - job.state.created_at).count());
-  auto stored = co_await store_.update(std::make_shared<const job_snapshot>(job.state));
-  if (stored && is_terminal(job.state.status)) job.stored_terminal = true;
+  job.state.updated_at = clk.wall_now();
+  if (is_terminal(job.state.status) && observer.finished)
+    observer.finished(job.state.status,
+                      std::chrono::duration<double>(job.state.updated_at - job.state.created_at).count());
+  auto stored = co_await store.update(std::make_shared<const job_snapshot>(job.state));
   if (!stored) {
     if (stored.error() == errc::job_not_found) {
       spdlog::info("job {}: gone from the store; stopping", job.state.id);
@@ -356,23 +444,73 @@ asio::awaitable<bool> engine::publish(job_run& job) {
   co_return true;
 }
 
-void engine::finish(const std::string& id) {
-  std::lock_guard lock(registry_->mutex);
-  registry_->runs.erase(id);
+void engine::impl::sleep(std::shared_ptr<job_run> job, milliseconds delay) {
+  if (job->done) return;
+  // Never past the deadline: a sleeping job times out on time.
+  const auto at = std::min(steady::now() + delay, job->deadline);
+  const auto ticket = ++job->wake_ticket;
+  sleeping.push(at, wakeup{std::move(job), ticket});
+  arm_alarm();
 }
 
-void engine::stop() {
-  std::lock_guard lock(registry_->mutex);
-  registry_->stopped = true;
-  for (auto& [id, job] : registry_->runs)
-    asio::post(job->strand, [job] { job->cancel.emit(asio::cancellation_type::terminal); });
+void engine::impl::arm_alarm() {
+  if (sleeping.empty() || stopped) return;
+  const auto due = sleeping.next_due();
+  if (alarm_at && *alarm_at <= due) return;  // already rings early enough
+  alarm_at = due;
+  alarm.expires_at(due);  // cancels the earlier wait; its ticket is stale now
+  alarm.async_wait([this, ticket = ++alarm_ticket](boost::system::error_code ec) {
+    if (ticket != alarm_ticket) return;
+    alarm_at.reset();
+    if (!ec) wake_due();
+  });
 }
 
-std::size_t engine::pending_submits() const { return registry_->pending_submits.load(); }
+void engine::impl::wake_due() {
+  sleeping.pop_due(steady::now(), [this](wakeup w) {
+    if (!w.job->done && w.ticket == w.job->wake_ticket) make_ready(std::move(w.job));
+  });
+  arm_alarm();
+}
 
-std::size_t engine::active() const {
-  std::lock_guard lock(registry_->mutex);
-  return registry_->runs.size();
+void engine::impl::cancel_run(const std::string& id) {
+  auto it = runs.find(id);
+  if (it == runs.end()) return;
+  auto job = it->second;
+  job->canceled_by_client = true;
+  if (job->in_flight) {
+    // The runner finishes it when the aborted call returns.
+    job->in_flight->signal.emit(asio::cancellation_type::terminal);
+    return;
+  }
+  finish(*job);
+  if (!job->state.operation_url.empty()) cancel_upstream(job->state.operation_url);
+}
+
+void engine::impl::stop_all() {
+  std::vector<std::shared_ptr<job_run>> all;
+  all.reserve(runs.size());
+  for (auto& [id, job] : runs) all.push_back(job);
+  for (auto& job : all) {
+    if (job->in_flight) job->in_flight->signal.emit(asio::cancellation_type::terminal);
+    else finish(*job);
+  }
+  ready.clear();
+  sleeping.clear();
+  alarm.cancel();
+}
+
+void engine::impl::finish(job_run& job) {
+  if (job.done) return;
+  job.done = true;
+  job.settle_submit();
+  count->active.fetch_sub(1);
+  runs.erase(job.state.id);
+}
+
+// Best effort, apart from the job: the outcome is logged by the analyzer.
+void engine::impl::cancel_upstream(const std::string& operation_url) {
+  asio::co_spawn(executor, analyzer.cancel(operation_url), asio::detached);
 }
 
 }  // namespace jobrelay::jobs

@@ -1,7 +1,11 @@
-// Runs jobs: one coroutine per job (on its own strand) submits the request to
-// the upstream analyzer, polls the operation until it is terminal, and
-// publishes every change to the results store. The engine never builds an
-// HTTP response; handlers read jobs from the store.
+// Runs jobs: submits each request to the upstream analyzer, polls the
+// operation until it is terminal, and publishes every change to the results
+// store. Between two upstream calls a job is only data: one wakeup queue and
+// one timer hold every sleeping job, and at most max_concurrent_calls runner
+// coroutines make the calls, taking due jobs in order. So a job costs a few
+// hundred bytes rather than a coroutine, a timer and a strand, and the
+// upstream never sees more calls at once than it has pooled connections.
+// The engine never builds an HTTP response; handlers read jobs from the store.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -9,10 +13,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "jobrelay/clock.hpp"
 #include "jobrelay/error.hpp"
@@ -37,6 +39,9 @@ struct engine_options {
   // accepted jobs still wait for the upstream to answer their submit; 0 = no
   // bound.
   std::size_t max_pending_submits = 0;
+  // Upstream calls (submits and polls) in flight at once; due jobs wait their
+  // turn in order. >= 1.
+  std::size_t max_concurrent_calls = 64;
 };
 
 struct submission_options {
@@ -58,49 +63,41 @@ struct engine_observer {
 
 class engine {
  public:
+  // `executor` runs all job work and must run one handler at a time: a
+  // strand, or an io_context run by one thread.
   engine(boost::asio::any_io_executor executor, store::results_store& store,
          upstream::analyzer& analyzer, engine_options options, const clock& clock);
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  // Creates the job (status queued), stores it and starts its coroutine —
+  // Creates the job (status queued), stores it and queues its submit —
   // unless the idempotency claim finds the job an earlier request created.
   // Returns before anything is sent upstream. errc::store_full,
   // errc::store_unavailable, errc::shutting_down, errc::upstream_backlog.
   boost::asio::awaitable<result<store::insert_outcome>> submit(std::string request_body,
                                                               submission_options options = {});
 
-  // Stops the job's coroutine, asks the upstream to cancel (best effort) and
-  // forgets the job. errc::job_not_found when there is no such job.
+  // Stops the job (aborting its upstream call in flight), asks the upstream
+  // to cancel (best effort) and forgets the job. errc::job_not_found when
+  // there is no such job.
   boost::asio::awaitable<result<void>> cancel(std::string id);
 
-  // Stops every job coroutine (shutdown). Jobs keep their last state.
+  // Stops every job (shutdown), aborting the calls in flight. Jobs keep their
+  // last stored state.
   void stop();
 
-  // Job coroutines alive now.
+  // Jobs not finished yet (running, sleeping, or with a call in flight).
   std::size_t active() const;
   // Accepted jobs whose submit the upstream has not answered yet.
   std::size_t pending_submits() const;
 
-  void observe(engine_observer observer) { observer_ = std::move(observer); }
+  // Set before jobs run.
+  void observe(engine_observer observer);
 
  private:
-  struct job_run;
-  boost::asio::awaitable<void> run(std::shared_ptr<job_run> job);
-  boost::asio::awaitable<void> drive(std::shared_ptr<job_run> job);
-  boost::asio::awaitable<bool> publish(job_run& job);
-  void finish(const std::string& id);
-
-  boost::asio::any_io_executor executor_;
-  store::results_store& store_;
-  upstream::analyzer& analyzer_;
-  engine_options options_;
-  const clock& clock_;
-
-  struct registry;
-  std::shared_ptr<registry> registry_;
-  engine_observer observer_;
+  struct impl;
+  std::unique_ptr<impl> impl_;
 };
 
 }  // namespace jobrelay::jobs
