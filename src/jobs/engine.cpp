@@ -3,8 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -111,12 +109,6 @@ struct counters {
   std::atomic<std::size_t> active{0};           // admitted, not finished
 };
 
-// One per runner: aborts the upstream call the runner has in flight.
-struct call_slot {
-  asio::cancellation_signal signal;
-  std::uint64_t call = 0;  // bumped after each call, so a late deadline is ignored
-};
-
 // An unfinished job as the engine keeps it between upstream calls.
 struct job_run {
   job_run(job_state s, std::string b, const engine_options& o, steady::time_point d,
@@ -146,7 +138,7 @@ struct job_run {
   bool submitted = false;
   bool done = false;  // finished, canceled or stopped: never steps again
   bool canceled_by_client = false;
-  std::shared_ptr<call_slot> in_flight;  // the runner's slot while a call is out
+  bool in_flight = false;  // a runner waits for its upstream call
   std::shared_ptr<counters> counted_in;  // released by settle_submit()
 };
 
@@ -169,8 +161,8 @@ struct engine::impl {
   void admit(std::shared_ptr<job_run> job);
   void make_ready(std::shared_ptr<job_run> job);
   asio::awaitable<void> run_steps();
-  asio::awaitable<void> step(std::shared_ptr<job_run> job, std::shared_ptr<call_slot> slot);
-  asio::awaitable<std::optional<attempt>> call(job_run& job, std::shared_ptr<call_slot> slot);
+  asio::awaitable<void> step(std::shared_ptr<job_run> job);
+  asio::awaitable<std::optional<attempt>> call(job_run& job);
   asio::awaitable<void> after_submit(std::shared_ptr<job_run> job, attempt a);
   asio::awaitable<void> after_poll(std::shared_ptr<job_run> job, attempt a);
   asio::awaitable<bool> publish(job_run& job);
@@ -281,13 +273,12 @@ void engine::impl::make_ready(std::shared_ptr<job_run> job) {
 // A runner: takes due jobs in order and makes one upstream call for each;
 // it ends when none is due, so idle runners cost nothing.
 asio::awaitable<void> engine::impl::run_steps() {
-  auto slot = std::make_shared<call_slot>();
   while (!ready.empty() && !stopped) {
     auto job = std::move(ready.front());
     ready.pop_front();
     if (job->done) continue;
     try {
-      co_await step(job, slot);
+      co_await step(job);
     } catch (const std::exception& e) {
       spdlog::error("job {}: stopped by an unexpected error: {}", job->state.id, e.what());
       finish(*job);
@@ -296,7 +287,7 @@ asio::awaitable<void> engine::impl::run_steps() {
   --runners;
 }
 
-asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job, std::shared_ptr<call_slot> slot) {
+asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job) {
   if (steady::now() >= job->deadline) {
     spdlog::warn("job {}: timed out after {} s", job->state.id, options.max_job_duration.count());
     co_await fail_and_finish(*job, error_codes::timeout,
@@ -307,8 +298,8 @@ asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job, std::shar
   }
   const char* what = job->submitted ? "poll" : "submit";
   const auto started = steady::now();
-  std::optional<attempt> got = co_await call(*job, slot);
-  if (!got) {  // aborted: the outcome means nothing
+  std::optional<attempt> got = co_await call(*job);
+  if (!got) {  // overtaken while the call was out: its outcome means nothing now
     if (job->canceled_by_client && !job->state.operation_url.empty())
       cancel_upstream(job->state.operation_url);
     if (job->canceled_by_client || stopped) finish(*job);
@@ -333,31 +324,18 @@ asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job, std::shar
   else co_await after_submit(std::move(job), std::move(a));
 }
 
-// One upstream call for the job, aborted by its deadline, a DELETE or the
-// shutdown; nullopt when it was.
-asio::awaitable<std::optional<attempt>> engine::impl::call(job_run& job, std::shared_ptr<call_slot> slot) {
-  const std::uint64_t this_call = slot->call;
-  asio::steady_timer deadline(executor, job.deadline);
-  deadline.async_wait([slot, this_call](boost::system::error_code ec) {
-    if (!ec && slot->call == this_call) slot->signal.emit(asio::cancellation_type::terminal);
-  });
-  job.in_flight = slot;
-  std::optional<attempt> got;
-  try {
-    // Not a ?: between the two awaitables: GCC 12 destroys such a temporary
-    // inside a coroutine twice.
-    asio::awaitable<attempt> request;
-    if (job.submitted) request = analyzer.poll(job.state.operation_url);
-    else request = analyzer.submit(job.body);
-    got = co_await asio::co_spawn(executor, std::move(request),
-                                  asio::bind_cancellation_slot(slot->signal.slot(), asio::use_awaitable));
-  } catch (const boost::system::system_error& e) {
-    if (e.code() != asio::error::operation_aborted) throw;
-  }
-  ++slot->call;
-  slot->signal.slot().clear();
-  job.in_flight.reset();
-  if (job.done || job.canceled_by_client || stopped || steady::now() >= job.deadline) got.reset();
+// One upstream call for the job, over by the job's deadline at the latest;
+// nullopt when the job was canceled, stopped or timed out meanwhile. Calls
+// are not aborted by a cancellation signal: in Boost 1.81 a signal emitted
+// after the call's operation completed can reach the handler of a socket
+// already freed; a deadline the client enforces itself cannot.
+asio::awaitable<std::optional<attempt>> engine::impl::call(job_run& job) {
+  job.in_flight = true;
+  attempt got;
+  if (job.submitted) got = co_await analyzer.poll(job.state.operation_url, job.deadline);
+  else got = co_await analyzer.submit(job.body, job.deadline);
+  job.in_flight = false;
+  if (job.done || job.canceled_by_client || stopped || steady::now() >= job.deadline) co_return std::nullopt;
   co_return got;
 }
 
@@ -478,11 +456,7 @@ void engine::impl::cancel_run(const std::string& id) {
   if (it == runs.end()) return;
   auto job = it->second;
   job->canceled_by_client = true;
-  if (job->in_flight) {
-    // The runner finishes it when the aborted call returns.
-    job->in_flight->signal.emit(asio::cancellation_type::terminal);
-    return;
-  }
+  if (job->in_flight) return;  // the runner finishes it when the call returns
   finish(*job);
   if (!job->state.operation_url.empty()) cancel_upstream(job->state.operation_url);
 }
@@ -491,10 +465,10 @@ void engine::impl::stop_all() {
   std::vector<std::shared_ptr<job_run>> all;
   all.reserve(runs.size());
   for (auto& [id, job] : runs) all.push_back(job);
-  for (auto& job : all) {
-    if (job->in_flight) job->in_flight->signal.emit(asio::cancellation_type::terminal);
-    else finish(*job);
-  }
+  // A job with a call out is finished by its runner when the call returns
+  // (by upstream.request_timeout_ms at the latest).
+  for (auto& job : all)
+    if (!job->in_flight) finish(*job);
   ready.clear();
   sleeping.clear();
   alarm.cancel();

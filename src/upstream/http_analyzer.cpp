@@ -82,8 +82,10 @@ http_analyzer::http_analyzer(http_client& client, http_analyzer_options options)
   submit_url_ = base + options_.submit_path;
 }
 
-http_call http_analyzer::make_call(std::string method, std::string url, std::string body) const {
+http_call http_analyzer::make_call(std::string method, std::string url, std::string body,
+                                   time_point not_after) const {
   http_call call;
+  call.not_after = not_after;
   call.method = std::move(method);
   call.url = std::move(url);
   call.body = std::move(body);
@@ -91,8 +93,8 @@ http_call http_analyzer::make_call(std::string method, std::string url, std::str
   return call;
 }
 
-boost::asio::awaitable<attempt> http_analyzer::submit(std::string body) {
-  auto reply = co_await client_.send(make_call("POST", submit_url_, std::move(body)));
+boost::asio::awaitable<attempt> http_analyzer::submit(std::string body, time_point not_after) {
+  auto reply = co_await client_.send(make_call("POST", submit_url_, std::move(body), not_after));
   if (!reply) co_return from_transport_error(reply.error(), "submit");
   const unsigned status = reply->status;
   if (is_transient_status(status)) co_return transient_status(*reply, "submit", options_.max_retry_after);
@@ -136,10 +138,10 @@ boost::asio::awaitable<attempt> http_analyzer::submit(std::string body) {
   co_return a;
 }
 
-boost::asio::awaitable<attempt> http_analyzer::poll(std::string operation_url) {
+boost::asio::awaitable<attempt> http_analyzer::poll(std::string operation_url, time_point not_after) {
   std::string url = std::move(operation_url);
   for (unsigned hop = 0;; ++hop) {
-    auto reply = co_await client_.send(make_call("GET", url, {}));
+    auto reply = co_await client_.send(make_call("GET", url, {}, not_after));
     if (!reply) co_return from_transport_error(reply.error(), "poll");
     const unsigned status = reply->status;
     if (is_transient_status(status)) co_return transient_status(*reply, "poll", options_.max_retry_after);

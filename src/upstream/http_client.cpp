@@ -106,7 +106,8 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
                                                                      http_call call) {
   auto where = parse_target(call.url);
   if (!where) co_return where.error();
-  const steady_time deadline = std::chrono::steady_clock::now() + self->options.request_timeout;
+  const steady_time deadline =
+      std::min(std::chrono::steady_clock::now() + self->options.request_timeout, call.not_after);
   const http::request request = build_request(call, *where);
   const read_limits limits{self->options.max_response_bytes, max_header_bytes};
   const bool head_request = request.method() == http::verb::head;

@@ -32,8 +32,11 @@ struct attempt {
 class analyzer {
  public:
   virtual ~analyzer() = default;
-  virtual boost::asio::awaitable<attempt> submit(std::string body) = 0;
-  virtual boost::asio::awaitable<attempt> poll(std::string operation_url) = 0;
+  // A call still out at `not_after` ends as transient (a timeout), on top of
+  // the client's own per-call timeout.
+  using time_point = std::chrono::steady_clock::time_point;
+  virtual boost::asio::awaitable<attempt> submit(std::string body, time_point not_after) = 0;
+  virtual boost::asio::awaitable<attempt> poll(std::string operation_url, time_point not_after) = 0;
   // Best effort: the outcome is logged, not acted on.
   virtual boost::asio::awaitable<void> cancel(std::string operation_url) = 0;
 };

@@ -23,12 +23,13 @@ class http_analyzer final : public analyzer {
  public:
   http_analyzer(http_client& client, http_analyzer_options options);
 
-  boost::asio::awaitable<attempt> submit(std::string body) override;
-  boost::asio::awaitable<attempt> poll(std::string operation_url) override;
+  boost::asio::awaitable<attempt> submit(std::string body, time_point not_after) override;
+  boost::asio::awaitable<attempt> poll(std::string operation_url, time_point not_after) override;
   boost::asio::awaitable<void> cancel(std::string operation_url) override;
 
  private:
-  http_call make_call(std::string method, std::string url, std::string body) const;
+  http_call make_call(std::string method, std::string url, std::string body,
+                      time_point not_after = time_point::max()) const;
 
   http_client& client_;
   http_analyzer_options options_;

@@ -34,6 +34,9 @@ struct http_call {
   std::string url;             // absolute http:// or https://
   header_list headers;
   std::string body;            // sent with Content-Type: application/json when not empty
+  // The call ends (upstream_timeout) by then at the latest, even when
+  // request_timeout would allow longer: a job's own deadline.
+  std::chrono::steady_clock::time_point not_after = std::chrono::steady_clock::time_point::max();
 };
 
 struct http_reply {
