@@ -44,12 +44,22 @@ http::response bad_body(std::string_view detail) {
   return http::problem_response(status::bad_request, "invalid-body", "Invalid Request Body", detail);
 }
 
+http::response upstream_busy() {
+  return http::problem_with_retry(status::service_unavailable, "upstream-busy", "Service Unavailable",
+                                  "the analyzer has not yet taken the jobs already accepted "
+                                  "(upstream.max_pending_submits); retry shortly",
+                                  1);
+}
+
 boost::asio::awaitable<http::response> admitted_analyze(service& s, http::request_context& ctx,
                                                         const admission& admitted) {
   if (s.draining.load())
     co_return http::problem_with_retry(status::service_unavailable, "draining",
                                        "Service Unavailable",
                                        "the server is shutting down; retry on another replica", 1);
+  // Before any parsing: under overload a refusal must cost less than the
+  // work it refuses.
+  if (s.engine.backlogged()) co_return upstream_busy();
 
   const auto base = public_base_url(ctx.req, admitted.peer_is_trusted_proxy, s.cfg.server.public_url);
   if (!base)
@@ -99,12 +109,7 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
       co_return http::problem_with_retry(status::service_unavailable, "job-table-full",
                                          "Service Unavailable",
                                          "the job table is full (limits.max_jobs); retry later", 5);
-    if (submitted.error() == errc::upstream_backlog)
-      co_return http::problem_with_retry(
-          status::service_unavailable, "upstream-busy", "Service Unavailable",
-          "the analyzer has not yet taken the jobs already accepted "
-          "(upstream.max_pending_submits); retry shortly",
-          1);
+    if (submitted.error() == errc::upstream_backlog) co_return upstream_busy();
     co_return http::problem_with_retry(status::service_unavailable, "unavailable",
                                        "Service Unavailable", submitted.error().message(), 2);
   }

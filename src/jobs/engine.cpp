@@ -254,6 +254,11 @@ void engine::stop() {
 }
 
 std::size_t engine::pending_submits() const { return impl_->count->pending_submits.load(); }
+bool engine::backlogged() const {
+  const auto bound = impl_->options.max_pending_submits;
+  return bound > 0 && impl_->count->pending_submits.load() >= bound;
+}
+
 std::size_t engine::active() const { return impl_->count->active.load(); }
 
 void engine::impl::admit(std::shared_ptr<job_run> job) {

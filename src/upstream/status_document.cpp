@@ -39,29 +39,124 @@ std::optional<upstream_status> parse_upstream_status(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+// The document was validated whole (nlohmann's accept(): well-formed, valid
+// UTF-8, depth bounded), so these scanners may trust its shape. They let a
+// poll answer be read without building a tree of the result only to print
+// it again: `result` is copied as the bytes the upstream sent.
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::size_t skip_ws(std::string_view s, std::size_t i) {
+  while (i < s.size() && is_ws(s[i])) ++i;
+  return i;
+}
+
+std::size_t skip_string(std::string_view s, std::size_t i) {  // s[i] == '"'
+  for (++i; i < s.size() && s[i] != '"'; ++i)
+    if (s[i] == '\\') ++i;
+  return i + 1;
+}
+
+// One value from s[i]; returns the index just past it.
+std::size_t skip_value(std::string_view s, std::size_t i) {
+  if (s[i] == '"') return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    std::size_t depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = skip_string(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    return i;
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i])) ++i;
+  return i;
+}
+
+// Compact JSON text of a value: its bytes without the whitespace between
+// tokens (usually there is none and this is a copy). Member order is kept.
+std::string compact(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size();) {
+    if (value[i] == '"') {
+      const std::size_t end = skip_string(value, i);
+      out.append(value.substr(i, end - i));
+      i = end;
+    } else {
+      if (!is_ws(value[i])) out += value[i];
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string decode_string(std::string_view quoted) {
+  if (quoted.find('\\') == std::string_view::npos) return std::string(quoted.substr(1, quoted.size() - 2));
+  return nlohmann::json::parse(quoted).get<std::string>();
+}
+
+// The top-level members the engine reads; a repeated key keeps its last
+// value, as a parsed object would.
+struct members {
+  std::string_view status, percent, result, error;
+};
+
+members top_level_members(std::string_view s) {
+  members m;
+  std::size_t i = skip_ws(s, 0) + 1;  // past '{'
+  for (;;) {
+    i = skip_ws(s, i);
+    if (i >= s.size() || s[i] == '}') break;
+    const std::size_t key_end = skip_string(s, i);
+    const std::string key = decode_string(s.substr(i, key_end - i));
+    i = skip_ws(s, skip_ws(s, key_end) + 1);  // past ':'
+    const std::size_t value_end = skip_value(s, i);
+    const std::string_view value = s.substr(i, value_end - i);
+    if (key == "status") m.status = value;
+    else if (key == "percentCompleted") m.percent = value;
+    else if (key == "result") m.result = value;
+    else if (key == "error") m.error = value;
+    i = skip_ws(s, value_end);
+    if (i < s.size() && s[i] == ',') ++i;
+  }
+  return m;
+}
+
+}  // namespace
+
 result<status_document> parse_status_document(std::string_view body) {
-  auto parsed = parse_untrusted_json(body);
-  if (!parsed || !parsed->is_object()) return errc::upstream_protocol;
-  const auto& doc = *parsed;
-  const auto status_it = doc.find("status");
-  if (status_it == doc.end() || !status_it->is_string()) return errc::upstream_protocol;
-  const auto status = parse_upstream_status(status_it->get_ref<const std::string&>());
+  if (json_nesting_depth(body, max_json_depth) > max_json_depth) return errc::upstream_protocol;
+  const auto start = skip_ws(body, 0);
+  if (start >= body.size() || body[start] != '{' || !nlohmann::json::accept(body))
+    return errc::upstream_protocol;
+  const members m = top_level_members(body);
+  if (m.status.empty() || m.status.front() != '"') return errc::upstream_protocol;
+  const auto status = parse_upstream_status(decode_string(m.status));
   if (!status) return errc::upstream_protocol;
 
   status_document out;
   out.status = *status;
-  if (const auto it = doc.find("percentCompleted"); it != doc.end() && it->is_number()) {
-    const double pct = it->get<double>();
+  if (!m.percent.empty() && m.percent.front() != '"' && m.percent.front() != '{' &&
+      m.percent.front() != '[' && m.percent != "true" && m.percent != "false" && m.percent != "null") {
+    const double pct = nlohmann::json::parse(m.percent).get<double>();
     if (pct == pct) out.progress = std::clamp(pct, 0.0, 100.0) / 100.0;  // NaN is dropped
   }
-  if (const auto it = doc.find("result"); it != doc.end()) out.result_json = it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (const auto it = doc.find("error"); it != doc.end()) {
-    out.error_json = it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (it->is_object()) {
-      if (const auto m = it->find("message"); m != it->end() && m->is_string())
-        out.error_message = m->get<std::string>();
-    } else if (it->is_string()) {
-      out.error_message = it->get<std::string>();
+  if (!m.result.empty()) out.result_json = compact(m.result);
+  if (!m.error.empty()) {
+    out.error_json = compact(m.error);
+    if (m.error.front() == '"') {
+      out.error_message = decode_string(m.error);
+    } else if (m.error.front() == '{') {
+      const auto error = nlohmann::json::parse(m.error);
+      if (const auto it = error.find("message"); it != error.end() && it->is_string())
+        out.error_message = it->get<std::string>();
     }
   }
   return out;

@@ -408,3 +408,36 @@ TEST(UpstreamProtocol, BackPressureRefusesSubmitsWhileTheUpstreamIsBehind) {
   EXPECT_EQ(h.svc.wait_until_terminal(json::parse(later.body)["id"]).status, 200u);
   EXPECT_EQ(submits_answered.load(), 3) << "every accepted job, and only those, reached the upstream";
 }
+
+// A DELETE while the job's poll is out: the job is gone at once, the call is
+// left to end (here by the per-call timeout), its outcome is dropped, and the
+// upstream hears one DELETE of the operation and no further poll.
+TEST(UpstreamProtocol, ADeleteWhileAPollIsInFlightForgetsTheJobAndCancelsUpstreamOnce) {
+  std::atomic<bool> poll_started{false};
+  Harness h(
+      [&](const fake_request& r) {
+        if (r.method == "POST") return accepted();
+        if (r.method == "DELETE") return fake_action::json(204, "");
+        poll_started = true;
+        return fake_action::hang();
+      },
+      [](config& c) {
+        c.polling.upstream_initial_ms = 20;
+        c.upstream.request_timeout_ms = 400;
+      });
+  const auto id = h.submit();
+  for (int i = 0; i < 500 && !poll_started; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(poll_started);
+
+  const auto deleted = http_request(h.svc.port(), jobrelay::http::verb::delete_, "/results/" + id, "", {});
+  EXPECT_EQ(deleted.status, 204u) << deleted.body;
+  EXPECT_EQ(http_get(h.svc.port(), "/results/" + id).status, 404u);
+
+  for (int i = 0; i < 300 && h.upstream.count("DELETE", "/ops/1") == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(h.upstream.count("DELETE", "/ops/1"), 1u);
+  const auto polls = h.upstream.count("GET", "/ops/1");
+  std::this_thread::sleep_for(200ms);  // room for a poll that should not come
+  EXPECT_EQ(h.upstream.count("GET", "/ops/1"), polls);
+  EXPECT_EQ(http_get(h.svc.port(), "/results/" + id).status, 404u);
+}

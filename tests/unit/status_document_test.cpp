@@ -49,3 +49,44 @@ TEST(StatusDocument, NonsenseIsAProtocolError) {
   }
   EXPECT_FALSE(parse_status_document(std::string(100000, '[')));
 }
+
+// The result is copied as sent when it is compact; loose whitespace (outside
+// strings) is squeezed out as a parsed-and-printed value would be.
+TEST(StatusDocument, ResultBytesAreKeptCompactWithoutLosingStringContent) {
+  auto doc = parse_status_document(R"({"status":"succeeded","result":{"text":"a  b\n","n":[1, 2 ,3]}})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->result_json, R"({"text":"a  b\n","n":[1,2,3]})");
+
+  doc = parse_status_document("{ \"result\" : \"x\\\"y\" ,\n \"status\" : \"succeeded\" }\n");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, upstream_status::succeeded);
+  EXPECT_EQ(doc->result_json, R"("x\"y")");
+
+  doc = parse_status_document(R"({"status":"succeeded","result":null})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->result_json, "null");
+}
+
+TEST(StatusDocument, KeysAreReadAsAParserWouldReadThem) {
+  // A repeated key keeps its last value; an escaped key is the same key.
+  auto doc = parse_status_document(R"({"status":"running","status":"failed","\u0065rror":"disk full"})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, upstream_status::failed);
+  EXPECT_EQ(doc->error_message, "disk full");
+  EXPECT_EQ(doc->error_json, R"("disk full")");
+  // A key nested deeper is not a top-level member.
+  doc = parse_status_document(R"({"meta":{"status":"failed"},"status":"running","percentCompleted":"50"})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, upstream_status::running);
+  EXPECT_FALSE(doc->progress);  // a string is not a number
+}
+
+TEST(StatusDocument, MalformedTextAndBadUtf8AreProtocolErrors) {
+  for (std::string body : {std::string(R"({"status":"running")"), std::string(R"({"status":"running"} x)"),
+                           std::string("{\"status\":\"running\",\"result\":\"\xff\xfe\"}"),
+                           std::string(R"({"status":"running",})")}) {
+    auto doc = parse_status_document(body);
+    ASSERT_FALSE(doc) << body;
+    EXPECT_EQ(doc.error(), errc::upstream_protocol);
+  }
+}

@@ -91,6 +91,9 @@ class engine {
   std::size_t active() const;
   // Accepted jobs whose submit the upstream has not answered yet.
   std::size_t pending_submits() const;
+  // True while submit() would refuse with errc::upstream_backlog: lets a
+  // handler refuse before it reads the body.
+  bool backlogged() const;
 
   // Set before jobs run.
   void observe(engine_observer observer);
