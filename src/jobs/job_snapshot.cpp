@@ -42,6 +42,9 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   if (s.eta_seconds) progress_part_ += ",\"eta_seconds\":" + std::to_string(*s.eta_seconds);
   if (s.status == job_status::succeeded)
     result_part_ = ",\"result\":" + (s.result_json.empty() ? std::string("null") : s.result_json);
+  // The result is kept once, in the cached part: a finished job holds its
+  // (possibly large) result for result_ttl_seconds.
+  state_.result_json = std::string();
   auto& after_result = after_result_;
   if (s.error) {
     after_result += ",\"error\":{\"code\":" + json_quoted(s.error->code) +
@@ -53,6 +56,11 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   after_result += ",\"links\":{\"self\":\"/results/" + s.id + "\",\"events\":\"/results/" + s.id +
                   "/events" + (s.events_token.empty() ? "" : "?token=" + s.events_token) + "\"}";
   etag_ = "\"" + std::to_string(s.version) + "\"";
+}
+
+std::string_view job_snapshot::result_json() const {
+  constexpr std::string_view prefix = ",\"result\":";
+  return result_part_.empty() ? std::string_view{} : std::string_view(result_part_).substr(prefix.size());
 }
 
 double job_snapshot::elapsed_seconds(system_time now) const {
@@ -79,7 +87,7 @@ std::string job_snapshot::document(system_time now, std::optional<bool> reused,
 std::size_t job_snapshot::byte_size() const {
   return sizeof(*this) + head_.capacity() + progress_part_.capacity() + result_part_.capacity() +
          after_result_.capacity() +
-         state_.result_json.capacity() + state_.operation_url.capacity() +
+         state_.operation_url.capacity() +
          state_.owner.capacity() + state_.events_token.capacity() +
          (state_.error ? state_.error->upstream_json.capacity() + state_.error->message.size() : 0);
 }

@@ -54,6 +54,9 @@ TEST(JobSnapshot, TerminalDocumentFreezesElapsedAndCarriesResultUnchanged) {
   EXPECT_EQ(doc["reused"], true);
   auto without = nlohmann::json::parse(snap.document(t0, std::nullopt, /*with_result=*/false));
   EXPECT_FALSE(without.contains("result"));
+  // Held once: in the cached document, not again in the state.
+  EXPECT_EQ(snap.result_json(), s.result_json);
+  EXPECT_TRUE(snap.state().result_json.empty());
 }
 
 TEST(JobSnapshot, FailedDocumentCarriesErrorWithUpstreamObject) {

@@ -17,7 +17,11 @@ class job_snapshot {
  public:
   explicit job_snapshot(job_state state);
 
+  // The state as published, except result_json, which is empty: the result
+  // lives once, in the cached document (result_json() below).
   const job_state& state() const { return state_; }
+  // The serialized result of a succeeded job; empty otherwise.
+  std::string_view result_json() const;
   const std::string& id() const { return state_.id; }
   job_status status() const { return state_.status; }
   bool terminal() const { return is_terminal(state_.status); }
