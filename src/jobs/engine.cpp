@@ -419,6 +419,10 @@ asio::awaitable<bool> engine::impl::publish(job_run& job) {
   if (!stored) {
     if (stored.error() == errc::job_not_found) {
       spdlog::info("job {}: gone from the store; stopping", job.state.id);
+      // Deleted before this job reached the engine (the DELETE found no run
+      // to stop), so nobody has told the upstream yet.
+      if (!job.canceled_by_client && !is_terminal(job.state.status) && !job.state.operation_url.empty())
+        cancel_upstream(job.state.operation_url);
       co_return false;
     }
     spdlog::warn("job {}: could not store version {}: {}", job.state.id, job.state.version,
