@@ -235,8 +235,9 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
   const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
                                             std::chrono::duration<double>(m.options.max_job_duration));
   auto job = std::make_shared<job_run>(std::move(s), std::move(request_body), m.options, deadline, m.count);
-  log::write(log::level::info, "job " + job->state.id + ": queued",
-             {{"job_id", job->state.id}, {"request_id", options.request_id}});
+  if (log::enabled(log::level::info))
+    log::write(log::level::info, "job " + job->state.id + ": queued",
+               {{"job_id", job->state.id}, {"request_id", options.request_id}});
   asio::dispatch(m.executor, [&m, job = std::move(job)]() mutable { m.admit(std::move(job)); });
   co_return *stored;
 }
