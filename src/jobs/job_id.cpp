@@ -10,12 +10,35 @@ namespace jobrelay::jobs {
 namespace {
 constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::size_t id_chars = 22;  // ceil(128 / 6)
+
+constexpr std::size_t id_bytes = 17;  // 136 bits; 132 of them are used
+
+// CSPRNG bytes drawn 256 ids at a time: every RAND_bytes call costs a getpid()
+// (OpenSSL's fork check), a syscall per job otherwise. jobrelay never forks
+// without exec, so no two processes can share a buffer.
+class random_pool {
+ public:
+  const unsigned char* next() {
+    if (used_ == buffer_.size()) {
+      if (RAND_bytes(buffer_.data(), static_cast<int>(buffer_.size())) != 1)
+        throw std::runtime_error("CSPRNG unavailable");  // the process cannot serve safely
+      used_ = 0;
+    }
+    const unsigned char* out = buffer_.data() + used_;
+    used_ += id_bytes;
+    return out;
+  }
+
+ private:
+  std::array<unsigned char, id_bytes * 256> buffer_{};
+  std::size_t used_ = buffer_.size();
+};
+
 }  // namespace
 
 std::string new_job_id() {
-  std::array<unsigned char, 17> bytes{};  // 136 bits; 132 of them are used
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-    throw std::runtime_error("CSPRNG unavailable");  // the process cannot serve safely
+  thread_local random_pool pool;
+  const unsigned char* bytes = pool.next();
   std::string id = "j_";
   std::uint32_t acc = 0;
   int bits = 0;
