@@ -150,6 +150,9 @@ struct application::impl {
   void close_and_drain() {
     server.stop_accepting();
     engine.stop();
+    // Jobs are stopped: upstream calls still out end now rather than after
+    // upstream.request_timeout_ms (their outcome would be dropped anyway).
+    client.shutdown();
     feed.close();  // long polls and event streams answer now, not at their deadline
     server.close_idle_connections();
     asio::co_spawn(ioc, drain(), asio::detached);

@@ -4,12 +4,15 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 
 #include "call_lease.hpp"
 #include "connection.hpp"
@@ -71,6 +74,30 @@ struct http_client::impl {
   std::optional<ssl::context> tls;  // empty: the trust store failed to load
   std::shared_ptr<connection_pool> pool;
 
+  // Exchanges in flight, so that shutdown() can end them at once instead of
+  // waiting out a hanging upstream: each connection is closed on its call's
+  // own executor, where its socket's operations run (closing it from another
+  // thread would race them; a cancellation signal can outlive the operation).
+  struct in_flight {
+    std::weak_ptr<connection> conn;
+    asio::any_io_executor call_executor;
+  };
+  std::mutex calls_mutex;
+  std::unordered_map<std::uint64_t, in_flight> calls;
+  std::uint64_t next_call = 0;
+  bool aborting = false;
+
+  static void close_on(const in_flight& call) {
+    asio::post(call.call_executor, [weak = call.conn] {
+      if (auto conn = weak.lock()) conn->close();
+    });
+  }
+  void abort_calls() {
+    std::lock_guard lock(calls_mutex);
+    aborting = true;
+    for (const auto& [id, call] : calls) close_on(call);
+  }
+
   static asio::awaitable<result<http_reply>> run(std::shared_ptr<impl> self, http_call call);
   static asio::awaitable<result<http_reply>> run_unguarded(std::shared_ptr<impl> self,
                                                            http_call call);
@@ -93,6 +120,29 @@ asio::awaitable<result<http_reply>> http_client::impl::run(std::shared_ptr<impl>
 }
 
 namespace {
+
+// Registers one exchange with the client for its duration.
+class registered_call {
+ public:
+  registered_call(http_client::impl& client, const std::shared_ptr<connection>& conn,
+                  asio::any_io_executor call_executor)
+      : client_(client) {
+    std::lock_guard lock(client_.calls_mutex);
+    id_ = ++client_.next_call;
+    auto& call = client_.calls[id_] = {conn, std::move(call_executor)};
+    if (client_.aborting) http_client::impl::close_on(call);
+  }
+  ~registered_call() {
+    std::lock_guard lock(client_.calls_mutex);
+    client_.calls.erase(id_);
+  }
+  registered_call(const registered_call&) = delete;
+  registered_call& operator=(const registered_call&) = delete;
+
+ private:
+  http_client::impl& client_;
+  std::uint64_t id_ = 0;
+};
 
 // The caller gave up on the call (e.g. its own timeout won a race against it).
 asio::awaitable<bool> cancelled_by_caller() {
@@ -133,8 +183,11 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
       }
       lease.attach(std::move(*opened));
     }
-    exchange_result outcome =
-        co_await lease.conn()->exchange(request, deadline, limits, head_request);
+    exchange_result outcome;
+    {
+      registered_call registered(*self, lease.conn(), co_await asio::this_coro::executor);
+      outcome = co_await lease.conn()->exchange(request, deadline, limits, head_request);
+    }
     if (outcome.reply) {
       lease.finish(outcome.reusable);
       co_return std::move(outcome.reply);
@@ -173,6 +226,7 @@ asio::awaitable<result<http_reply>> http_client::send(http_call call) {
 
 void http_client::shutdown() {
   impl_->pool->shutdown();
+  impl_->abort_calls();
 }
 
 std::size_t http_client::open_connections() const {

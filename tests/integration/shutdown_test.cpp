@@ -183,3 +183,29 @@ TEST(Shutdown, ADrainThatRunsOutOfTimeStillExitsZero) {
   EXPECT_NE(relay.proc.output().find("still open after 1 s; stopping anyway"), std::string::npos)
       << relay.proc.output();
 }
+
+// An upstream call that hangs does not hold the drain: the stopped job's call
+// is ended at once (its outcome would be dropped anyway), not after
+// upstream.request_timeout_ms.
+TEST(Shutdown, AnUpstreamCallThatHangsDoesNotHoldTheDrain) {
+  std::atomic<bool> polled{false};
+  fake_upstream up([&](const fake_request& r) {
+    if (r.method == "POST")
+      return fake_action::json(202, "", {{"Operation-Location", "/ops/1"}});
+    polled = true;
+    return fake_action::hang();
+  });
+  jobrelay_process relay(up.base_url(), {{"JOBRELAY_UPSTREAM__REQUEST_TIMEOUT_MS", "60000"},
+                                         {"JOBRELAY_SERVER__DRAIN_SECONDS", "30"},
+                                         {"JOBRELAY_POLLING__UPSTREAM_INITIAL_MS", "20"}});
+  ASSERT_NE(relay.port, 0) << relay.proc.output();
+  submit(relay.port);
+  for (int i = 0; i < 500 && !polled; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(polled);
+
+  const auto signaled = std::chrono::steady_clock::now();
+  relay.proc.signal(SIGTERM);
+  EXPECT_EQ(relay.proc.wait_exit(20s), 0) << relay.proc.output();
+  EXPECT_LT(std::chrono::steady_clock::now() - signaled, 10s);
+  EXPECT_EQ(relay.proc.output().find("still open after"), std::string::npos) << relay.proc.output();
+}

@@ -64,14 +64,17 @@ class http_client {
   // single-threaded io_context), which the call's timers share.
   boost::asio::awaitable<result<http_reply>> send(http_call call);
 
-  // Closes idle pooled connections and fails calls waiting for a slot.
+  // Closes idle pooled connections, fails calls waiting for a slot and ends
+  // the calls in flight (upstream_closed); later calls fail (shutting_down).
   void shutdown();
 
   // Open connections (busy + idle); for /stats and tests.
   std::size_t open_connections() const;
 
+ public:
+  struct impl;  // public only for the client's own helpers
+
  private:
-  struct impl;
   std::shared_ptr<impl> impl_;
 };
 
