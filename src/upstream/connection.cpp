@@ -9,10 +9,10 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "error_mapping.hpp"
 #include "watchdog.hpp"
@@ -66,7 +66,7 @@ bool connection::looks_alive() noexcept {
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
-asio::awaitable<exchange_result> connection::exchange(const http::request& request,
+asio::awaitable<exchange_result> connection::exchange(std::string_view request,
                                                       steady_time deadline, read_limits limits,
                                                       bool head_request) {
   if (tls_) co_return co_await exchange_on(*tls_, request, deadline, limits, head_request);
@@ -75,7 +75,7 @@ asio::awaitable<exchange_result> connection::exchange(const http::request& reque
 
 template <class Stream>
 asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
-                                                         const http::request& request,
+                                                         std::string_view request,
                                                          steady_time deadline, read_limits limits,
                                                          bool head_request) {
   exchange_result out;
@@ -91,7 +91,7 @@ asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
   guard.arm(deadline, [self = shared_from_this()] { self->close(); });
 
   buffer_.clear();
-  auto [write_ec, written] = co_await bhttp::async_write(stream, request, use_tuple);
+  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
   if (write_ec) {
     out.reply = code(guard.fired() ? errc::upstream_timeout : errc::upstream_closed);
     out.nothing_received = true;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <string_view>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -53,15 +54,16 @@ class connection : public std::enable_shared_from_this<connection> {
   steady_time idle_since() const { return idle_since_; }
   void mark_idle(steady_time now) { idle_since_ = now; }
 
-  // Writes the request and reads the whole answer, all before `deadline`.
+  // Writes the request (its serialized bytes) and reads the whole answer,
+  // all before `deadline`.
   // Runs on the calling coroutine's strand.
-  boost::asio::awaitable<exchange_result> exchange(const http::request& request,
+  boost::asio::awaitable<exchange_result> exchange(std::string_view request,
                                                    steady_time deadline, read_limits limits,
                                                    bool head_request);
 
  private:
   template <class Stream>
-  boost::asio::awaitable<exchange_result> exchange_on(Stream& stream, const http::request& request,
+  boost::asio::awaitable<exchange_result> exchange_on(Stream& stream, std::string_view request,
                                                       steady_time deadline, read_limits limits,
                                                       bool head_request);
 

@@ -159,6 +159,7 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
   const steady_time deadline =
       std::min(std::chrono::steady_clock::now() + self->options.request_timeout, call.not_after);
   const http::request request = build_request(call, *where);
+  const std::string wire = serialize_request(request);
   const read_limits limits{self->options.max_response_bytes, max_header_bytes};
   const bool head_request = request.method() == http::verb::head;
   const connect_settings settings{self->executor, self->options.connect_timeout,
@@ -186,7 +187,7 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
     exchange_result outcome;
     {
       registered_call registered(*self, lease.conn(), co_await asio::this_coro::executor);
-      outcome = co_await lease.conn()->exchange(request, deadline, limits, head_request);
+      outcome = co_await lease.conn()->exchange(wire, deadline, limits, head_request);
     }
     if (outcome.reply) {
       lease.finish(outcome.reusable);

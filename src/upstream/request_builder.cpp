@@ -38,4 +38,26 @@ http::request build_request(const http_call& call, const target& where) {
   return request;
 }
 
+std::string serialize_request(const http::request& request) {
+  std::string out;
+  const auto method = request.method_string();
+  const auto target = request.target();
+  out.reserve(256 + request.body().size());
+  out.append(method.data(), method.size());
+  out += ' ';
+  out.append(target.data(), target.size());
+  out += " HTTP/1.1\r\n";
+  for (const auto& f : request) {
+    const auto name = f.name_string();
+    const auto value = f.value();
+    out.append(name.data(), name.size());
+    out += ": ";
+    out.append(value.data(), value.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += request.body();
+  return out;
+}
+
 }  // namespace jobrelay::upstream::detail

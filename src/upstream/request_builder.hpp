@@ -13,4 +13,9 @@ inline constexpr const char* user_agent = "jobrelay/0.1";
 // the defaults), a JSON body when there is one, keep-alive.
 http::request build_request(const http_call& call, const target& where);
 
+// The request as it goes on the wire, written by hand: Beast's serializer
+// walks a variant of buffer sequences per write, a measured share of a
+// small call's CPU.
+std::string serialize_request(const http::request& request);
+
 }  // namespace jobrelay::upstream::detail
