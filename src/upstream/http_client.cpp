@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -85,7 +86,7 @@ struct http_client::impl {
   std::mutex calls_mutex;
   std::unordered_map<std::uint64_t, in_flight> calls;
   std::uint64_t next_call = 0;
-  bool aborting = false;
+  std::atomic<bool> aborting{false};
 
   static void close_on(const in_flight& call) {
     asio::post(call.call_executor, [weak = call.conn] {
@@ -195,6 +196,8 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
     }
     lease.drop_connection();
     if (co_await cancelled_by_caller()) co_return make_error_code(asio::error::operation_aborted);
+    // Ended by shutdown(): not a stale connection, and nothing is sent again.
+    if (self->aborting) co_return make_error_code(errc::shutting_down);
     // A kept-alive connection the server had already given up on fails before
     // any answer. Like browsers and curl we take "nothing came back" to mean
     // that, and go once more on a fresh connection, POST included: a server
