@@ -143,10 +143,13 @@ source "$(dirname "$0")/../support/shell/address_from_log.sh"
 
 # HAProxy's view of the jobrelay server, from the stats page's CSV:
 # "status|check_status", e.g. "UP|L7OK", "UP 1/2|L7STS", "DOWN|L7STS".
+# HAProxy prefixes check_status with "* " while a check is running; that
+# says when it was read, not what the server is, so it is dropped.
 server_state() {
   curl -sS --max-time 2 "http://$stats/;csv" 2>/dev/null | awk -F, '
     NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
-    $1 == "jobrelay" && $2 == "jobrelay1" { print $col["status"] "|" $col["check_status"] }'
+    $1 == "jobrelay" && $2 == "jobrelay1" { check = $col["check_status"]; sub(/^\* /, "", check)
+                                             print $col["status"] "|" check }'
 }
 
 # ---------------------------------------------------------------- start-up
