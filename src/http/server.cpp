@@ -1,4 +1,5 @@
 #include "jobrelay/http/server.hpp"
+#include "jobrelay/http/wire.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -94,14 +95,7 @@ void serialize_head(std::string& out, const response& res) {
   const auto reason = res.reason();
   out.append(reason.data(), reason.size());
   out += "\r\n";
-  for (const auto& f : res) {
-    const auto name = f.name_string();
-    const auto value = f.value();
-    out.append(name.data(), name.size());
-    out += ": ";
-    out.append(value.data(), value.size());
-    out += "\r\n";
-  }
+  append_fields(out, res);
   out += "\r\n";
 }
 

@@ -1,4 +1,5 @@
 #include "request_builder.hpp"
+#include "jobrelay/http/wire.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -47,14 +48,7 @@ std::string serialize_request(const http::request& request) {
   out += ' ';
   out.append(target.data(), target.size());
   out += " HTTP/1.1\r\n";
-  for (const auto& f : request) {
-    const auto name = f.name_string();
-    const auto value = f.value();
-    out.append(name.data(), name.size());
-    out += ": ";
-    out.append(value.data(), value.size());
-    out += "\r\n";
-  }
+  http::append_fields(out, request);
   out += "\r\n";
   out += request.body();
   return out;
