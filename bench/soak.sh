@@ -56,32 +56,11 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 out() { echo "$*" | tee -a "$report"; }
 
-# ---- processes: every one this script starts is in pids, stopped by PID
-pids=()
-alive() { [[ -e /proc/$1 ]] && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
-stop_pid() {  # TERM, then KILL after 15 s (jobrelay drains for up to server.drain_seconds, 10)
-  local pid=$1 p keep=()
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 150); do alive "$pid" || break; sleep 0.1; done
-    alive "$pid" && { log "pid $pid still running 15 s after SIGTERM: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; }
-  fi
-  wait "$pid" 2>/dev/null || true
-  for p in "${pids[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  pids=("${keep[@]}")
-}
-cleanup() { local p; for p in "${pids[@]}"; do stop_pid "$p"; done; }
+# ---- processes: pids, alive, stop_pid, cleanup, wait_up
+# shellcheck source=bench/processes.sh
+source "$root/bench/processes.sh"
 trap cleanup EXIT
 trap 'log "interrupted"; echo "(interrupted)" >> "$report"; exit 130' INT TERM
-
-wait_up() {  # URL PID: up to 10 s for any answer, while PID lives
-  for _ in $(seq 100); do
-    alive "$2" || return 1
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # ---- start: two mocks, the router in front of them, jobrelay
 url=http://127.0.0.1:$port
