@@ -172,7 +172,6 @@ struct application::impl {
       tick.expires_after(milliseconds(20));
       co_await tick.async_wait(asio::use_awaitable);
     }
-    client.shutdown();
     boost::system::error_code ignored;
     signals.cancel(ignored);
     work.reset();
