@@ -1,0 +1,128 @@
+// A Redis client on Asio: RESP over TCP, parsed by hiredis' reader, never a
+// blocking call. A small pool of pipelined connections: commands from any
+// coroutine are queued on a connection, written together, and answered in
+// order. A connection that fails or does not answer within command_timeout is
+// closed, its pending commands fail (errc::store_unavailable) and it
+// reconnects with backoff; while no connection is up, commands fail at once
+// rather than wait, so a request never hangs on Redis.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jobrelay/error.hpp"
+
+namespace jobrelay::redis {
+
+// Where Redis is: redis://[user:pass@]host:port/db (rediss:// for TLS).
+struct endpoint {
+  std::string host = "127.0.0.1";
+  std::string port = "6379";
+  std::string user;      // empty: AUTH with the password only (or no AUTH)
+  std::string password;  // empty: no AUTH
+  unsigned db = 0;
+  bool tls = false;
+};
+// errc::store_unavailable with `why` filled for a URL it cannot use.
+result<endpoint> parse_url(std::string_view url, std::string* why = nullptr);
+
+// One RESP reply, owned. Errors from Redis ("-ERR ...", "-NOSCRIPT ...") are
+// replies of kind error, not failures of the call.
+struct reply {
+  enum class kind { nil, integer, string, status, error, array };
+  kind type = kind::nil;
+  long long integer = 0;
+  std::string str;  // string, status, error
+  std::vector<reply> elements;
+
+  bool is_nil() const { return type == kind::nil; }
+  bool is_error() const { return type == kind::error; }
+};
+
+using command = std::vector<std::string>;  // {"SET", "k", "v"}
+
+// A Lua script sent by EVALSHA, loaded (EVAL) on NOSCRIPT.
+class script {
+ public:
+  explicit script(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha1() const { return sha1_; }
+
+ private:
+  std::string source_;
+  std::string sha1_;  // lowercase hex
+};
+
+struct client_options {
+  std::size_t connections = 2;
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds command_timeout{2000};
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{2000};
+};
+
+class client {
+ public:
+  client(boost::asio::any_io_executor executor, endpoint where, client_options options = {});
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Opens the connections (in the background; returns at once).
+  void start();
+  // Closes everything; pending and later commands fail (shutting_down).
+  void stop();
+
+  // Callable from any coroutine on any executor; completes on the caller's.
+  // errc::store_unavailable when no connection is up or the one used fails.
+  boost::asio::awaitable<result<reply>> execute(command cmd);
+  // Several commands in one write; replies in the same order. All fail
+  // together on a connection failure.
+  boost::asio::awaitable<result<std::vector<reply>>> pipeline(std::vector<command> cmds);
+  // EVALSHA, falling back to EVAL when the server does not know the script.
+  boost::asio::awaitable<result<reply>> eval(const script& s, std::vector<std::string> keys,
+                                             std::vector<std::string> args);
+
+  // At least one connection is up (for /readyz).
+  bool connected() const;
+  // Called (on the client's executor) each time a connection comes up after
+  // being down, and when the client as a whole goes from no connection to one.
+  void on_up(std::function<void()> hook);
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+// One connection in subscribe mode for a replica: SUBSCRIBE to channels,
+// messages delivered to a callback on the subscriber's executor. Reconnects
+// with backoff and re-subscribes; on_up tells the owner that messages may
+// have been lost meanwhile (so it can wake every waiter to re-read).
+class subscriber {
+ public:
+  subscriber(boost::asio::any_io_executor executor, endpoint where, client_options options = {});
+  ~subscriber();
+  subscriber(const subscriber&) = delete;
+  subscriber& operator=(const subscriber&) = delete;
+
+  // Set before start().
+  void on_message(std::function<void(std::string_view channel, std::string_view payload)> hook);
+  void on_up(std::function<void()> hook);
+
+  void start(std::vector<std::string> channels);
+  void stop();
+  bool connected() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace jobrelay::redis
