@@ -27,6 +27,7 @@ class category final : public boost::system::error_category {
       case errc::job_not_found: return "job not found";
       case errc::store_full: return "job table is full";
       case errc::store_unavailable: return "results store unavailable";
+      case errc::lease_lost: return "another replica holds the job's lease";
       case errc::shutting_down: return "server is shutting down";
     }
     return "unknown jobrelay error";

@@ -90,6 +90,9 @@ struct config {
   struct store_section {
     std::string backend = "memory";
     std::string redis_url = "redis://127.0.0.1:6379/0";
+    // Not in API.md: how long a replica's lease on a job lasts unless
+    // renewed; a dead replica's jobs are taken over within about 1.5x this.
+    unsigned lease_ms = 10000;
   } store;
 
   struct log_section {

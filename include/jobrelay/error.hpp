@@ -29,6 +29,7 @@ enum class errc {
   job_not_found,
   store_full,         // limits.max_jobs
   store_unavailable,  // an external store cannot be reached
+  lease_lost,         // another replica polls this job now
   // Life cycle.
   shutting_down,
 };

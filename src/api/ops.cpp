@@ -30,6 +30,11 @@ void add_ops_routes(http::router& r, service& s) {
       res.set(http::field::retry_after, "5");  // every 503 says when to come back
       co_return res;
     }
+    if (!s.store.available()) {
+      auto res = json_answer(http::status::service_unavailable, {{"status", "store-unavailable"}});
+      res.set(http::field::retry_after, "1");
+      co_return res;
+    }
     co_return json_answer(http::status::ok, {{"status", "ready"}});
   });
   r.add(http::verb::get, "/stats", [&s](http::request_context&) -> boost::asio::awaitable<http::response> {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,7 +23,9 @@
 #include "jobrelay/http/server.hpp"
 #include "jobrelay/jobs/change_feed.hpp"
 #include "jobrelay/jobs/engine.hpp"
+#include "jobrelay/redis/client.hpp"
 #include "jobrelay/store/memory_store.hpp"
+#include "jobrelay/store/redis_store.hpp"
 #include "jobrelay/upstream/http_analyzer.hpp"
 #include "jobrelay/upstream/http_client.hpp"
 
@@ -60,14 +63,67 @@ jobs::engine_options engine_options_from(const config& cfg) {
   return o;
 }
 
+// The results store the config asks for, with what it needs: nothing for
+// memory, a Redis client and this replica's change subscription for redis.
+struct store_stack {
+  std::unique_ptr<redis::client> redis;
+  std::unique_ptr<redis::subscriber> changes;
+  std::unique_ptr<store::memory_store> memory;
+  std::unique_ptr<store::redis_store> shared;
+  store::results_store* store = nullptr;
+
+  store_stack(const config& cfg, asio::io_context& ioc) {
+    if (cfg.store.backend != "redis") {
+      memory = std::make_unique<store::memory_store>(
+          store::memory_store_options{cfg.limits.max_jobs, cfg.limits.max_cache_bytes,
+                                      seconds(cfg.jobs.result_ttl_seconds)},
+          real_clock());
+      store = memory.get();
+      return;
+    }
+    std::string why;
+    auto where = redis::parse_url(cfg.store.redis_url, &why);
+    if (!where) throw std::runtime_error("store.redis_url: " + why);
+    redis = std::make_unique<redis::client>(ioc.get_executor(), *where);
+    changes = std::make_unique<redis::subscriber>(ioc.get_executor(), *where);
+    store::redis_store_options o;
+    o.max_jobs = cfg.limits.max_jobs;
+    o.result_ttl = seconds(cfg.jobs.result_ttl_seconds);
+    o.max_job_duration = seconds(cfg.jobs.max_job_duration_seconds);
+    o.lease = milliseconds(cfg.store.lease_ms);
+    shared = std::make_unique<store::redis_store>(*redis, *changes, o);
+    store = shared.get();
+  }
+
+  void wire(jobs::change_feed& feed) {
+    if (memory) memory->on_change([&feed](std::string_view id) { feed.notify(id); });
+    if (shared) {
+      shared->on_change([&feed](std::string_view id) { feed.notify(id); });
+      shared->on_missed_changes([&feed] { feed.notify_all(); });
+    }
+  }
+
+  void start() {
+    if (!shared) return;
+    redis->start();
+    shared->start();
+  }
+
+  void stop() {
+    if (!shared) return;
+    changes->stop();
+    redis->stop();
+  }
+};
+
 }  // namespace
 
 struct application::impl {
   explicit impl(config c)
       : cfg(std::move(c)),
         ioc(static_cast<int>(cfg.server.threads)),
-        store({cfg.limits.max_jobs, cfg.limits.max_cache_bytes, seconds(cfg.jobs.result_ttl_seconds)},
-              real_clock()),
+        stores(cfg, ioc),
+        store(*stores.store),
         client(ioc.get_executor(), client_options_from(cfg)),
         analyzer(client, {cfg.upstream.base_url, cfg.upstream.submit_path, cfg.upstream.headers}),
         // The engine needs one handler at a time: one I/O thread gives that
@@ -89,7 +145,7 @@ struct application::impl {
         sweeper(ioc),
         delay(ioc) {
     svc.sse_keepalive = milliseconds(cfg.server.sse_keepalive_ms);
-    store.on_change([this](std::string_view id) { feed.notify(id); });
+    stores.wire(feed);
     service_metrics.watch(svc, [this] { return server.open_connections(); });
     service_metrics.observe(engine);
   }
@@ -102,7 +158,8 @@ struct application::impl {
 
   config cfg;
   asio::io_context ioc;
-  store::memory_store store;
+  store_stack stores;
+  store::results_store& store;
   upstream::http_client client;
   upstream::http_analyzer analyzer;
   jobs::engine engine;
@@ -121,14 +178,15 @@ struct application::impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> drained_cleanly{false};
 
-  void schedule_sweep() {
-    sweeper.expires_after(seconds(1));
-    sweeper.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      store.sweep_expired();
+  // Once a second: expiry and counters of the store, idle rate-limit buckets.
+  asio::awaitable<void> upkeep() {
+    while (!stopping) {
+      co_await store.maintain();
       gate.sweep();
-      schedule_sweep();
-    });
+      sweeper.expires_after(seconds(1));
+      boost::system::error_code ec;
+      co_await sweeper.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
   }
 
   // Graceful stop, in two steps. First, for drain_delay_ms, the replica
@@ -172,6 +230,7 @@ struct application::impl {
       tick.expires_after(milliseconds(20));
       co_await tick.async_wait(asio::use_awaitable);
     }
+    stores.stop();
     boost::system::error_code ignored;
     signals.cancel(ignored);
     work.reset();
@@ -196,8 +255,9 @@ void application::start() {
   if (auto r = impl_->server.listen(); !r)
     throw std::runtime_error("cannot listen on " + impl_->cfg.server.listen + ": " +
                              r.error().message());
+  impl_->stores.start();
   impl_->server.start();
-  impl_->schedule_sweep();
+  asio::co_spawn(impl_->ioc, impl_->upkeep(), asio::detached);
   impl_->work.emplace(impl_->ioc.get_executor());
   for (unsigned i = 0; i < impl_->cfg.server.threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });

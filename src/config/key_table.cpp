@@ -215,6 +215,7 @@ std::vector<key_spec> build_table() {
 
       choice_key("store.backend", FIELD(store.backend), {"memory", "redis"}),
       string_key("store.redis_url", FIELD(store.redis_url), check_redis_url),
+      integer_key("store.lease_ms", FIELD(store.lease_ms), 100),
 
       choice_key("log.level", FIELD(log.level),
                  {"trace", "debug", "info", "warn", "error", "critical", "off"}),

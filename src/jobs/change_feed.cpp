@@ -39,11 +39,18 @@ void change_feed::notify(std::string_view id) {
   for (auto& w : it->second) wake_locked(w);
 }
 
-void change_feed::close() {
+void change_feed::notify_all() {
   std::lock_guard lock(mutex_);
-  closed_ = true;
   for (auto& [id, list] : by_job_)
     for (auto& w : list) wake_locked(w);
+}
+
+void change_feed::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  notify_all();
 }
 
 bool change_feed::closed() const {

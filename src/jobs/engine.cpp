@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <atomic>
 #include <deque>
 #include <random>
@@ -138,6 +140,10 @@ struct job_run {
   bool done = false;  // finished, canceled or stopped: never steps again
   bool canceled_by_client = false;
   bool in_flight = false;  // a runner waits for its upstream call
+  bool lease_lost = false;  // another replica polls it now: stop without a word upstream
+  // The store has its operation URL, so whoever deletes the job can cancel
+  // it upstream; before that, a publish that finds the job deleted must.
+  bool operation_url_stored = false;
   std::shared_ptr<counters> counted_in;  // released by settle_submit()
 };
 
@@ -170,10 +176,16 @@ struct engine::impl {
   void sleep(std::shared_ptr<job_run> job, milliseconds delay);
   void arm_alarm();
   void wake_due();
-  void cancel_run(const std::string& id);
   void stop_all();
   void finish(job_run& job);
   void cancel_upstream(const std::string& operation_url);
+  bool cancel_local(const std::string& id);
+  // Shared stores: leases renewed, lapsed jobs taken over.
+  asio::awaitable<void> keep_leases();
+  asio::awaitable<void> renew_leases();
+  asio::awaitable<void> take_over_lapsed();
+  void resume(store::claimed_job claimed);
+  void drop_lost(const std::string& id);
 
   asio::any_io_executor executor;
   store::results_store& store;
@@ -191,11 +203,18 @@ struct engine::impl {
   asio::steady_timer alarm;
   std::optional<steady::time_point> alarm_at;  // when the alarm is set to ring
   std::uint64_t alarm_ticket = 0;
+  asio::steady_timer lease_timer{executor};
 };
 
 engine::engine(asio::any_io_executor executor, store::results_store& store,
                upstream::analyzer& analyzer, engine_options options, const clock& clock)
-    : impl_(std::make_unique<impl>(std::move(executor), store, analyzer, options, clock)) {}
+    : impl_(std::make_unique<impl>(std::move(executor), store, analyzer, options, clock)) {
+  if (store.shared()) {
+    // Counted as active so a drain waits for it to hand the leases back.
+    impl_->count->active.fetch_add(1);
+    asio::co_spawn(impl_->executor, impl_->keep_leases(), asio::detached);
+  }
+}
 
 engine::~engine() { stop(); }
 
@@ -226,7 +245,11 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
   s.owner = std::move(options.owner);
   if (options.events_token) s.events_token = options.events_token(s.id);
   auto snapshot = std::make_shared<const job_snapshot>(s);
-  auto stored = co_await m.store.insert(snapshot, std::move(options.idempotency));
+  // A shared store keeps the body until the upstream has it, so that another
+  // replica can submit the job if this one dies first.
+  store::run_record run;
+  if (m.store.shared()) run = {request_body, m.options.poll_initial};
+  auto stored = co_await m.store.insert(snapshot, std::move(options.idempotency), std::move(run));
   if (!stored) co_return stored.error();
   if (stored->what != store::insert_outcome::kind::created) co_return *stored;
 
@@ -242,10 +265,20 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
 }
 
 asio::awaitable<result<void>> engine::cancel(std::string id) {
-  asio::dispatch(impl_->executor, [&m = *impl_, id] { m.cancel_run(id); });
-  auto erased = co_await impl_->store.erase(id);
-  if (erased) spdlog::info("job {}: canceled and forgotten", id);
-  co_return erased;
+  impl& m = *impl_;
+  const bool local = co_await asio::co_spawn(
+      m.executor, [&m, id]() -> asio::awaitable<bool> { co_return m.cancel_local(id); }, asio::use_awaitable);
+  auto erased = co_await m.store.erase(id);
+  if (!erased) co_return erased.error();
+  spdlog::info("job {}: canceled and forgotten", id);
+  // Polled by another replica (or by nobody yet): that poller stops when it
+  // finds the job gone, and leaves the upstream to whoever deleted it.
+  const auto& was = (*erased)->state();
+  if (!local && !is_terminal(was.status) && !was.operation_url.empty()) {
+    const std::string url = was.operation_url;
+    asio::dispatch(m.executor, [&m, url] { m.cancel_upstream(url); });
+  }
+  co_return result<void>{};
 }
 
 void engine::stop() {
@@ -307,7 +340,7 @@ asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job) {
   if (!got) {  // overtaken while the call was out: its outcome means nothing now
     if (job->canceled_by_client && !job->state.operation_url.empty())
       cancel_upstream(job->state.operation_url);
-    if (job->canceled_by_client || stopped) finish(*job);
+    if (job->canceled_by_client || job->lease_lost || stopped) finish(*job);
     else make_ready(job);  // the deadline: the next step times it out
     co_return;
   }
@@ -340,7 +373,8 @@ asio::awaitable<std::optional<attempt>> engine::impl::call(job_run& job) {
   if (job.submitted) got = co_await analyzer.poll(job.state.operation_url, job.deadline);
   else got = co_await analyzer.submit(job.body, job.deadline);
   job.in_flight = false;
-  if (job.done || job.canceled_by_client || stopped || steady::now() >= job.deadline) co_return std::nullopt;
+  if (job.done || job.canceled_by_client || job.lease_lost || stopped || steady::now() >= job.deadline)
+    co_return std::nullopt;
   co_return got;
 }
 
@@ -415,14 +449,22 @@ asio::awaitable<bool> engine::impl::publish(job_run& job) {
   if (is_terminal(job.state.status) && observer.finished)
     observer.finished(job.state.status,
                       std::chrono::duration<double>(job.state.updated_at - job.state.created_at).count());
-  auto stored = co_await store.update(std::make_shared<const job_snapshot>(job.state));
-  if (!stored) {
+  auto stored = co_await store.update(std::make_shared<const job_snapshot>(job.state), job.schedule.current());
+  if (stored) {
+    if (!job.state.operation_url.empty()) job.operation_url_stored = true;
+  } else {
     if (stored.error() == errc::job_not_found) {
       spdlog::info("job {}: gone from the store; stopping", job.state.id);
-      // Deleted before this job reached the engine (the DELETE found no run
-      // to stop), so nobody has told the upstream yet.
-      if (!job.canceled_by_client && !is_terminal(job.state.status) && !job.state.operation_url.empty())
+      // Deleted before the store had its operation URL (the DELETE found no
+      // run to stop), so whoever deleted it could not tell the upstream.
+      if (!job.canceled_by_client && !is_terminal(job.state.status) && !job.state.operation_url.empty() &&
+          !job.operation_url_stored)
         cancel_upstream(job.state.operation_url);
+      co_return false;
+    }
+    if (stored.error() == errc::lease_lost) {
+      spdlog::info("job {}: another replica polls it now; stopping here", job.state.id);
+      job.lease_lost = true;
       co_return false;
     }
     spdlog::warn("job {}: could not store version {}: {}", job.state.id, job.state.version,
@@ -460,14 +502,16 @@ void engine::impl::wake_due() {
   arm_alarm();
 }
 
-void engine::impl::cancel_run(const std::string& id) {
+// True when this replica was running the job (and so tells the upstream).
+bool engine::impl::cancel_local(const std::string& id) {
   auto it = runs.find(id);
-  if (it == runs.end()) return;
+  if (it == runs.end()) return false;
   auto job = it->second;
   job->canceled_by_client = true;
-  if (job->in_flight) return;  // the runner finishes it when the call returns
+  if (job->in_flight) return true;  // the runner finishes it when the call returns
   finish(*job);
   if (!job->state.operation_url.empty()) cancel_upstream(job->state.operation_url);
+  return true;
 }
 
 void engine::impl::stop_all() {
@@ -481,6 +525,16 @@ void engine::impl::stop_all() {
   ready.clear();
   sleeping.clear();
   alarm.cancel();
+  lease_timer.cancel();
+  if (!store.shared() || all.empty()) return;
+  // Hand the leases back so that another replica carries on now rather than
+  // when they lapse; a call still out has its outcome dropped (stopped).
+  std::vector<std::string> ids;
+  ids.reserve(all.size());
+  for (auto& job : all) ids.push_back(job->state.id);
+  count->active.fetch_add(1);  // the drain waits for the release
+  asio::co_spawn(executor, store.release(std::move(ids)),
+                 [c = count](std::exception_ptr) { c->active.fetch_sub(1); });
 }
 
 void engine::impl::finish(job_run& job) {
@@ -494,6 +548,94 @@ void engine::impl::finish(job_run& job) {
 // Best effort, apart from the job: the outcome is logged by the analyzer.
 void engine::impl::cancel_upstream(const std::string& operation_url) {
   asio::co_spawn(executor, analyzer.cancel(operation_url), asio::detached);
+}
+
+// Shared stores only. Renews this replica's leases three times per lease
+// period (a lease survives one failed renewal) and looks for lapsed jobs
+// twice per period, the first time at start-up: a restarted replica resumes
+// its own unfinished jobs once their leases lapse.
+asio::awaitable<void> engine::impl::keep_leases() {
+  const auto period = store.lease_duration();
+  const auto renew_every = std::max(milliseconds(50), std::chrono::duration_cast<milliseconds>(period / 3));
+  const auto claim_every = std::max(milliseconds(50), std::chrono::duration_cast<milliseconds>(period / 2));
+  auto next_claim = steady::now();
+  while (!stopped) {
+    try {
+      if (steady::now() >= next_claim) {
+        co_await take_over_lapsed();
+        next_claim = steady::now() + claim_every;
+      }
+      if (stopped) break;
+      co_await renew_leases();
+    } catch (const std::exception& e) {
+      spdlog::error("leases: unexpected error: {}", e.what());
+    }
+    if (stopped) break;
+    lease_timer.expires_after(std::min(renew_every, claim_every));
+    boost::system::error_code ec;
+    co_await lease_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  count->active.fetch_sub(1);
+}
+
+asio::awaitable<void> engine::impl::renew_leases() {
+  if (runs.empty()) co_return;
+  std::vector<std::string> ids;
+  ids.reserve(runs.size());
+  for (const auto& [id, job] : runs) ids.push_back(id);
+  auto lost = co_await store.renew(std::move(ids));
+  if (!lost) co_return;  // Redis unreachable: keep polling; renewals resume with it
+  for (const auto& id : *lost) drop_lost(id);
+}
+
+// Another replica holds the job now (this one was cut off longer than a
+// lease), or it was deleted: stop here without telling the upstream.
+void engine::impl::drop_lost(const std::string& id) {
+  auto it = runs.find(id);
+  if (it == runs.end()) return;
+  auto job = it->second;
+  spdlog::info("job {}: lease not held any more; stopping here", id);
+  job->lease_lost = true;
+  if (!job->in_flight) finish(*job);
+}
+
+asio::awaitable<void> engine::impl::take_over_lapsed() {
+  // Batches of a few hundred, until none is left or this replica is full.
+  constexpr std::size_t batch = 256;
+  const std::size_t room = options.max_pending_submits > 0 ? options.max_pending_submits : 100000;
+  for (int round = 0; round < 64 && !stopped; ++round) {
+    auto claimed = co_await store.claim(batch);
+    if (!claimed || claimed->empty()) co_return;
+    const auto got = claimed->size();
+    for (auto& c : *claimed) resume(std::move(c));
+    if (got < batch || count->pending_submits.load() >= room) co_return;
+  }
+}
+
+void engine::impl::resume(store::claimed_job claimed) {
+  if (stopped) return;
+  job_state s = claimed.job->state();
+  if (runs.count(s.id)) return;  // already ours
+  const bool submitted = !s.operation_url.empty();
+  // The job's deadline counts from its creation, whoever created it.
+  const auto left = std::chrono::duration_cast<steady::duration>(
+      s.created_at + std::chrono::duration_cast<system_time::duration>(options.max_job_duration) - clk.wall_now());
+  std::shared_ptr<counters> counted;
+  if (!submitted) {
+    count->pending_submits.fetch_add(1);
+    counted = count;
+  }
+  auto job = std::make_shared<job_run>(std::move(s), std::move(claimed.run.request_body), options,
+                                       steady::now() + std::max(left, steady::duration::zero()), counted);
+  if (claimed.run.next_poll.count() > 0)
+    job->schedule = poll_schedule(claimed.run.next_poll, options.poll_backoff, options.poll_max);
+  job->submitted = submitted;
+  job->operation_url_stored = submitted;
+  if (submitted) spdlog::info("job {}: taken over (its poller stopped); polling {}", job->state.id, job->state.operation_url);
+  else
+    spdlog::warn("job {}: taken over before its submit was answered; submitting it (the upstream may see it twice "
+                 "if the first submit reached it)", job->state.id);
+  admit(std::move(job));
 }
 
 }  // namespace jobrelay::jobs

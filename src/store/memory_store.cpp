@@ -112,15 +112,17 @@ result<jobs::snapshot_ptr> memory_store::find_now(std::string_view id) const {
   return it->second.job;
 }
 
-result<void> memory_store::erase_now(std::string_view id) {
+result<jobs::snapshot_ptr> memory_store::erase_now(std::string_view id) {
+  jobs::snapshot_ptr was;
   {
     std::lock_guard lock(mutex_);
     auto it = jobs_.find(std::string(id));
     if (it == jobs_.end()) return errc::job_not_found;
+    was = it->second.job;
     remove_locked(it);
   }
   if (on_change_) on_change_(id);
-  return {};
+  return was;
 }
 
 store_stats memory_store::stats() const {
@@ -129,17 +131,22 @@ store_stats memory_store::stats() const {
 }
 
 boost::asio::awaitable<result<insert_outcome>> memory_store::insert(
-    jobs::snapshot_ptr job, std::optional<idempotency_claim> claim) {
+    jobs::snapshot_ptr job, std::optional<idempotency_claim> claim, run_record) {
   co_return insert_now(std::move(job), std::move(claim));
 }
-boost::asio::awaitable<result<void>> memory_store::update(jobs::snapshot_ptr job) {
+boost::asio::awaitable<result<void>> memory_store::update(jobs::snapshot_ptr job,
+                                                         std::chrono::milliseconds) {
   co_return update_now(std::move(job));
 }
 boost::asio::awaitable<result<jobs::snapshot_ptr>> memory_store::find(std::string_view id) {
   co_return find_now(id);
 }
-boost::asio::awaitable<result<void>> memory_store::erase(std::string_view id) {
+boost::asio::awaitable<result<jobs::snapshot_ptr>> memory_store::erase(std::string_view id) {
   co_return erase_now(id);
+}
+boost::asio::awaitable<void> memory_store::maintain() {
+  sweep_expired();
+  co_return;
 }
 
 }  // namespace jobrelay::store

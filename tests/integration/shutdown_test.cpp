@@ -15,6 +15,7 @@
 #include <regex>
 
 #include "child_process.hpp"
+#include "jobrelay_process.hpp"
 #include "fake_upstream.hpp"
 #include "service_fixture.hpp"
 #include "sse_client.hpp"
@@ -26,42 +27,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-// The real jobrelay on a free loopback port (read back from its start-up line).
-struct jobrelay_process {
-  jobrelay_process(const std::string& upstream, std::vector<std::pair<std::string, std::string>> env)
-      : proc({JOBRELAY_BINARY_DIR "/jobrelay", "--listen", "127.0.0.1:0", "--upstream", upstream},
-             with_test_defaults(std::move(env))) {
-    if (!proc.wait_for_output("listening on 127.0.0.1:", 10s)) return;
-    proc.wait_for_output(" (upstream", 2s);
-    std::smatch m;
-    const auto out = proc.output();
-    if (std::regex_search(out, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)")))
-      port = static_cast<unsigned short>(std::stoi(m[1]));
-  }
-
-  static std::vector<std::pair<std::string, std::string>> with_test_defaults(
-      std::vector<std::pair<std::string, std::string>> env) {
-    env.insert(env.begin(), {{"JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND", "0"},
-                             {"JOBRELAY_RATE_LIMIT__POLL__RATE_PER_SECOND", "0"},
-                             {"JOBRELAY_SERVER__THREADS", "2"},
-                             {"JOBRELAY_LOG__ACCESS", "false"}});
-    return env;
-  }
-
-  // Waits until /stats shows the held requests (they are held before we signal).
-  bool wait_until_held(int long_polls, int streams) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const auto stats = nlohmann::json::parse(http_get(port, "/stats").body);
-      if (stats["held"]["long_polls"] == long_polls && stats["held"]["event_streams"] == streams)
-        return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return false;
-  }
-
-  child_process proc;
-  unsigned short port = 0;
+// The real binary, built beside this test.
+struct jobrelay_process : testing::jobrelay_process {
+  jobrelay_process(const std::string& upstream, env_list env)
+      : testing::jobrelay_process(JOBRELAY_BINARY_DIR "/jobrelay", upstream, std::move(env)) {}
 };
 
 std::string submit(unsigned short port) {

@@ -18,6 +18,9 @@ class poll_schedule {
       : next_(initial), factor_(factor), max_(max) {}
   // The delay before the next poll; an upstream Retry-After wins when given.
   milliseconds next(std::optional<milliseconds> upstream_retry_after = std::nullopt);
+  // The interval the schedule has reached (what a replica taking the job
+  // over resumes from).
+  milliseconds current() const { return next_; }
 
  private:
   milliseconds next_;

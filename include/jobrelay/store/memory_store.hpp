@@ -27,11 +27,14 @@ class memory_store final : public results_store {
   memory_store(memory_store_options options, const clock& clock);
 
   boost::asio::awaitable<result<insert_outcome>> insert(
-      jobs::snapshot_ptr job, std::optional<idempotency_claim> claim = std::nullopt) override;
-  boost::asio::awaitable<result<void>> update(jobs::snapshot_ptr job) override;
+      jobs::snapshot_ptr job, std::optional<idempotency_claim> claim = std::nullopt,
+      run_record run = {}) override;
+  boost::asio::awaitable<result<void>> update(jobs::snapshot_ptr job,
+                                              std::chrono::milliseconds next_poll = {}) override;
   boost::asio::awaitable<result<jobs::snapshot_ptr>> find(std::string_view id) override;
-  boost::asio::awaitable<result<void>> erase(std::string_view id) override;
+  boost::asio::awaitable<result<jobs::snapshot_ptr>> erase(std::string_view id) override;
   store_stats stats() const override;
+  boost::asio::awaitable<void> maintain() override;
 
   // The same operations without a coroutine frame; the awaitable ones call
   // these. Public for unit tests and for callers that know the store is local.
@@ -39,7 +42,7 @@ class memory_store final : public results_store {
                                     std::optional<idempotency_claim> claim = std::nullopt);
   result<void> update_now(jobs::snapshot_ptr job);
   result<jobs::snapshot_ptr> find_now(std::string_view id) const;
-  result<void> erase_now(std::string_view id);
+  result<jobs::snapshot_ptr> erase_now(std::string_view id);
 
   // Called after a job changed or went away (outside the lock), so waiters
   // can be woken. Set once, before use.
