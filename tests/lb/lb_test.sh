@@ -153,9 +153,10 @@ server_state() {
 }
 
 # ---------------------------------------------------------------- start-up
-# The file must also be valid with compose.yaml's variables (the service name
-# need not resolve here: "init-addr ... none").
-if ! LB_BIND=:8080 LB_BACKEND=jobrelay:8080 "$haproxy" -c -f "$haproxy_cfg" >"$tmp/haproxy-check.log" 2>&1; then
+# The file must also be valid with compose.yaml's variables, three servers
+# (the service names need not resolve here: "init-addr ... none").
+if ! LB_BIND=:8080 LB_BACKEND=jobrelay1:8080 LB_BACKEND2=jobrelay2:8080 LB_BACKEND3=jobrelay3:8080 \
+     "$haproxy" -c -f "$haproxy_cfg" >"$tmp/haproxy-check.log" 2>&1; then
   cat "$tmp/haproxy-check.log" >&2
   fail "haproxy -c rejects $haproxy_cfg with compose.yaml's variables"
 fi
