@@ -7,6 +7,7 @@
 #include "jobrelay/api/admitted_route.hpp"
 #include "jobrelay/api/auth.hpp"
 #include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/job_access.hpp"
 #include "jobrelay/api/job_response.hpp"
 #include "jobrelay/api/public_url.hpp"
 #include "jobrelay/api/service.hpp"
@@ -110,6 +111,7 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
                                          "Service Unavailable",
                                          "the job table is full (limits.max_jobs); retry later", 5);
     if (submitted.error() == errc::upstream_backlog) co_return upstream_busy();
+    if (submitted.error() == errc::store_unavailable) co_return store_unavailable(submitted.error());
     co_return http::problem_with_retry(status::service_unavailable, "unavailable",
                                        "Service Unavailable", submitted.error().message(), 2);
   }

@@ -214,7 +214,8 @@ std::vector<key_spec> build_table() {
       string_key("auth.link_secret", FIELD(auth.link_secret), accept_any, secret),
 
       choice_key("store.backend", FIELD(store.backend), {"memory", "redis"}),
-      string_key("store.redis_url", FIELD(store.redis_url), check_redis_url),
+      // Secret: the URL may carry Redis' password.
+      string_key("store.redis_url", FIELD(store.redis_url), check_redis_url, secret),
       integer_key("store.lease_ms", FIELD(store.lease_ms), 100),
 
       choice_key("log.level", FIELD(log.level),

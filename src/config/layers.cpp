@@ -181,6 +181,13 @@ void finish(config& cfg, error_list& errors) {
   };
   check_rate("submit", cfg.rate_limit.submit);
   check_rate("poll", cfg.rate_limit.poll);
+
+  // A random per-process key would make one replica's event-stream links
+  // fail on every other replica: refuse rather than break them silently.
+  if (cfg.store.backend == "redis" && !cfg.auth.api_keys.empty() && cfg.auth.link_secret.empty())
+    errors.push_back(
+        "auth.link_secret: expected a secret shared by every replica when store.backend is \"redis\" "
+        "and auth.api_keys is set (links.events tokens must open streams on any replica)");
 }
 
 void check_unknown_env_names(const std::vector<std::string>& names, error_list& errors) {
