@@ -24,6 +24,7 @@ constexpr std::size_t keep_write_capacity = 1 << 20;
 
 }  // namespace
 
+// Moved around but never move-assigned (see submit()).
 struct pipelined_connection::call {
   reply_handler handler;
   // The caller's executor, counted as busy until the call is answered (so
@@ -77,10 +78,13 @@ void pipelined_connection::stop() {
 
 void pipelined_connection::submit(std::string wire, std::size_t replies, reply_handler handler,
                                   const asio::any_io_executor& caller) {
-  call c;
-  c.work = asio::prefer(caller, asio::execution::outstanding_work.tracked);
-  c.handler = std::move(handler);
-  c.expected = replies;
+  // Constructed, never assigned: Boost 1.81's any_completion_handler move
+  // assignment wraps its source in a new handler, endlessly.
+  call c{std::move(handler),
+         asio::prefer(caller, asio::execution::outstanding_work.tracked),
+         replies,
+         {},
+         {}};
   asio::post(strand_,
              [self = shared_from_this(), wire = std::move(wire), c = std::move(c)]() mutable {
                c.deadline = clock::now() + self->settings_->options.command_timeout;
@@ -104,6 +108,7 @@ void pipelined_connection::submit(std::string wire, std::size_t replies, reply_h
 }
 
 void pipelined_connection::complete(call& c, boost::system::error_code ec) {
+  if (!c.handler) return;  // the connection's own PING
   // Posted, not dispatched: the caller's coroutine must not resume inside
   // this strand (it would hold it, and could call back into us).
   asio::post(c.work,
@@ -210,9 +215,16 @@ asio::awaitable<void> pipelined_connection::write_queued(std::shared_ptr<session
   while (!s->over) {
     if (s->outbox.empty()) {
       s->writer_idle = true;
-      s->writer_wake.expires_at(clock::time_point::max());
-      co_await s->writer_wake.async_wait(use_tuple);
+      s->writer_wake.expires_after(settings_->options.ping_interval);
+      auto [idle] = co_await s->writer_wake.async_wait(use_tuple);
       s->writer_idle = false;
+      // Quiet for a whole interval (not woken by a call): a PING, so that a
+      // peer gone silent is found by the watchdog before a caller finds it,
+      // and connected() does not claim an idle dead connection.
+      if (!idle && !s->over && s->outbox.empty() && s->calls.empty()) {
+        append_command(s->outbox, {"PING"});
+        s->calls.push_back(call{{}, {}, 1, {}, clock::now() + settings_->options.command_timeout});
+      }
       continue;
     }
     // Everything queued since the last write goes out in this one.

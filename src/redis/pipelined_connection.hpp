@@ -3,8 +3,9 @@
 // commands from any thread (submit), a writer sends all that queued up in one
 // write, a reader hands replies to the calls in the order they were sent, and
 // a watchdog ends the connection when the oldest call has waited longer than
-// command_timeout. When the connection ends, every call on it fails, and it
-// reconnects after a backoff; meanwhile submit() fails at once.
+// command_timeout. A connection quiet for ping_interval sends a PING of its own,
+// so that a dead peer is found even when no caller uses it. When the connection ends, every call on
+// it fails, and it reconnects after a backoff; meanwhile submit() fails at once.
 #pragma once
 
 #include <atomic>

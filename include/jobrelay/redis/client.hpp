@@ -66,8 +66,8 @@ struct client_options {
   std::chrono::milliseconds command_timeout{2000};
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{2000};
-  // A subscriber's PING to a quiet connection; no PONG within command_timeout
-  // means the peer is gone.
+  // A PING on a connection quiet this long (the subscriber's, or one of the
+  // client's); no answer within command_timeout means the peer is gone.
   std::chrono::milliseconds ping_interval{5000};
   // One reply (parsed and still unparsed bytes) larger than this breaks the
   // connection rather than the process's memory.
