@@ -30,7 +30,10 @@ bool outage_log::attempt_failed(std::string_view reason, time_point now) {
     last_line_ = now;
     return true;
   }
-  if (now - last_line_ < interval_) return false;
+  if (now - last_line_ < interval_) {
+    spdlog::debug("{}: still cannot connect ({})", name_, reason);
+    return false;
+  }
   spdlog::warn("{}: still down after {:.0f} s and {} attempts ({})", name_,
                seconds_between(down_since_, now), failed_attempts_, reason);
   last_line_ = now;

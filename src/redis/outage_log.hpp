@@ -1,7 +1,8 @@
 // The log lines of one Redis connection's ups and downs: a warning when it
 // goes down, an info line when it is back, and while it stays down one line
 // at the first failed attempt and then at most one per interval, so that a
-// Redis that is gone for an hour does not fill the log with reconnects.
+// Redis that is gone for an hour does not fill the log with reconnects (the
+// other attempts are debug lines).
 #pragma once
 
 #include <chrono>
@@ -18,7 +19,7 @@ class outage_log {
                       std::chrono::steady_clock::duration interval = std::chrono::seconds(30))
       : name_(std::move(name)), interval_(interval) {}
 
-  // Each returns whether it wrote a line (for tests).
+  // Each returns whether it wrote a line at info level or above.
   bool went_down(std::string_view reason, time_point now);
   bool attempt_failed(std::string_view reason, time_point now);
   bool came_up(time_point now);
