@@ -186,33 +186,46 @@ asio::awaitable<bool> link::connect(std::string& why) {
   co_return true;
 }
 
-asio::awaitable<bool> link::greet(std::string& why, const std::vector<command>& then) {
-  const endpoint& where = settings_->where;
+namespace {
+
+// The greeting's commands, each with a label for the log. Built outside the
+// coroutine: GCC 12 mishandles braced lists of temporaries in coroutines.
+struct greeting {
   std::vector<command> commands;
   std::vector<std::string> labels;
+};
+
+greeting greeting_for(const endpoint& where, const std::vector<command>& then) {
+  greeting out;
   if (!where.password.empty()) {
     command auth{"AUTH"};
     if (!where.user.empty()) auth.push_back(where.user);
     auth.push_back(where.password);
-    commands.push_back(std::move(auth));
-    labels.push_back("AUTH");
+    out.commands.push_back(std::move(auth));
+    out.labels.push_back("AUTH");
   }
   if (where.db != 0) {
-    commands.push_back({"SELECT", std::to_string(where.db)});
-    labels.push_back("SELECT " + std::to_string(where.db));
+    out.commands.push_back({"SELECT", std::to_string(where.db)});
+    out.labels.push_back("SELECT " + std::to_string(where.db));
   }
   // Connecting proves little (a stopped server's kernel still accepts); an
   // answer proves the server works.
-  commands.push_back({"PING"});
-  labels.push_back("PING");
+  out.commands.push_back({"PING"});
+  out.labels.push_back("PING");
   for (const auto& cmd : then) {
-    commands.push_back(cmd);
-    labels.push_back(cmd.empty() ? std::string() : cmd.front());
+    out.commands.push_back(cmd);
+    out.labels.push_back(cmd.empty() ? std::string() : cmd.front());
   }
+  return out;
+}
 
-  const bool sent = co_await send(encode_commands(commands), why);
+}  // namespace
+
+asio::awaitable<bool> link::greet(std::string& why, const std::vector<command>& then) {
+  const greeting hello = greeting_for(settings_->where, then);
+  const bool sent = co_await send(encode_commands(hello.commands), why);
   if (!sent) co_return false;
-  for (const auto& label : labels) {
+  for (const auto& label : hello.labels) {
     std::optional<reply> answer = reader_.next();
     while (!answer) {
       if (reader_.failed()) {

@@ -222,7 +222,7 @@ asio::awaitable<void> pipelined_connection::write_queued(std::shared_ptr<session
       // peer gone silent is found by the watchdog before a caller finds it,
       // and connected() does not claim an idle dead connection.
       if (!idle && !s->over && s->outbox.empty() && s->calls.empty()) {
-        append_command(s->outbox, {"PING"});
+        s->outbox = ping_command();
         s->calls.push_back(call{{}, {}, 1, {}, clock::now() + settings_->options.command_timeout});
       }
       continue;

@@ -34,4 +34,9 @@ std::string encode_commands(const std::vector<command>& cmds) {
   return out;
 }
 
+const std::string& ping_command() {
+  static const std::string ping = encode_commands({{"PING"}});
+  return ping;
+}
+
 }  // namespace jobrelay::redis

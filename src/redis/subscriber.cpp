@@ -86,11 +86,20 @@ struct subscriber::impl : std::enable_shared_from_this<subscriber::impl> {
   std::atomic<bool> up{false};
 };
 
+namespace {
+
+// One channel a command: each is then exactly one reply to check.
+std::vector<command> subscribe_commands(const std::vector<std::string>& channels) {
+  std::vector<command> out;
+  for (const auto& channel : channels) out.push_back({"SUBSCRIBE", channel});
+  return out;
+}
+
+}  // namespace
+
 asio::awaitable<void> subscriber::impl::supervise() {
   auto self = shared_from_this();
-  std::vector<command> subscribes;
-  // One channel a command: each is then exactly one reply to check.
-  for (const auto& channel : channels) subscribes.push_back({"SUBSCRIBE", channel});
+  const std::vector<command> subscribes = subscribe_commands(channels);
 
   while (!stopping) {
     auto opened = std::make_shared<link>(strand, settings);
@@ -168,14 +177,13 @@ void subscriber::impl::handle(subscription& s, reply& r) {
 
 asio::awaitable<void> subscriber::impl::ping(std::shared_ptr<subscription> s) {
   auto self = shared_from_this();
-  const std::string ping_wire = encode_commands({{"PING"}});
   std::string why;
   while (!s->wire->closed()) {
     s->ping_timer.expires_after(settings->options.ping_interval);
     co_await s->ping_timer.async_wait(use_tuple);
     if (s->wire->closed()) break;
     const std::uint64_t before = s->pongs;
-    const bool sent = co_await s->wire->send(ping_wire, why);
+    const bool sent = co_await s->wire->send(ping_command(), why);
     if (s->wire->closed()) break;
     if (!sent) {
       s->end(why);

@@ -46,7 +46,9 @@ struct reply {
   bool is_error() const { return type == kind::error; }
 };
 
-using command = std::vector<std::string>;  // {"SET", "k", "v"}
+// {"SET", "k", "v"}. In a coroutine, build it before the co_await: GCC 12
+// rejects (or worse, miscompiles) a braced list inside a co_await expression.
+using command = std::vector<std::string>;
 
 // A Lua script sent by EVALSHA, loaded (EVAL) on NOSCRIPT.
 class script {

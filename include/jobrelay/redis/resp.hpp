@@ -24,6 +24,9 @@ void append_command(std::string& out, const command& cmd);
 
 std::string encode_commands(const std::vector<command>& cmds);
 
+// PING, encoded (what connections send to prove a quiet peer alive).
+const std::string& ping_command();
+
 class reply_reader {
  public:
   explicit reply_reader(std::size_t max_reply_bytes);
