@@ -46,7 +46,9 @@ struct reply {
   bool is_error() const { return type == kind::error; }
 };
 
-using command = std::vector<std::string>;  // {"SET", "k", "v"}
+// {"SET", "k", "v"}. In a coroutine, build it before the co_await: GCC 12
+// rejects (or worse, miscompiles) a braced list inside a co_await expression.
+using command = std::vector<std::string>;
 
 // A Lua script sent by EVALSHA, loaded (EVAL) on NOSCRIPT.
 class script {
@@ -66,6 +68,16 @@ struct client_options {
   std::chrono::milliseconds command_timeout{2000};
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{2000};
+  // A PING on a connection quiet this long (the subscriber's, or one of the
+  // client's); no answer within command_timeout means the peer is gone.
+  std::chrono::milliseconds ping_interval{5000};
+  // One reply (parsed and still unparsed bytes) larger than this breaks the
+  // connection rather than the process's memory.
+  std::size_t max_reply_bytes = 64 * 1024 * 1024;
+  // rediss:// only: verify the server's certificate and name against the
+  // system store, or against this CA file when it is set.
+  bool tls_verify = true;
+  std::string tls_ca_file;
 };
 
 class client {
@@ -94,6 +106,8 @@ class client {
   bool connected() const;
   // Called (on the client's executor) each time a connection comes up after
   // being down, and when the client as a whole goes from no connection to one.
+  // In practice: once per connection that comes up, its first connect
+  // included (the two events above coincide into one call).
   void on_up(std::function<void()> hook);
 
  private:
