@@ -109,6 +109,17 @@ struct store_stack {
     shared->start();
   }
 
+  // At start-up, give Redis a moment before answering: a replica that
+  // listens before its store is reachable answers its first requests 503.
+  // It starts anyway after `patience` (/readyz says 503 until Redis is up).
+  void await_redis(milliseconds patience) const {
+    if (!shared) return;
+    const auto deadline = steady_clock::now() + patience;
+    while (!redis->connected() && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(5));
+    if (!redis->connected())
+      spdlog::warn("redis not reachable yet; starting anyway (/readyz answers 503 until it is)");
+  }
+
   void stop() {
     if (!shared) return;
     changes->stop();
@@ -256,11 +267,13 @@ void application::start() {
     throw std::runtime_error("cannot listen on " + impl_->cfg.server.listen + ": " +
                              r.error().message());
   impl_->stores.start();
-  impl_->server.start();
   asio::co_spawn(impl_->ioc, impl_->upkeep(), asio::detached);
   impl_->work.emplace(impl_->ioc.get_executor());
   for (unsigned i = 0; i < impl_->cfg.server.threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  // Connections that arrive meanwhile wait in the listen queue.
+  impl_->stores.await_redis(seconds(3));
+  impl_->server.start();
   spdlog::info("jobrelay listening on {} (upstream {}, {} I/O threads)", local_address(),
                impl_->cfg.upstream.base_url, impl_->cfg.server.threads);
 }

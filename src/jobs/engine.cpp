@@ -266,8 +266,10 @@ asio::awaitable<result<store::insert_outcome>> engine::submit(std::string reques
 
 asio::awaitable<result<void>> engine::cancel(std::string id) {
   impl& m = *impl_;
-  const bool local = co_await asio::co_spawn(
-      m.executor, [&m, id]() -> asio::awaitable<bool> { co_return m.cancel_local(id); }, asio::use_awaitable);
+  // Named, not a temporary inside the co_await: GCC 12 destroys such
+  // temporaries twice.
+  auto on_engine = [&m, id]() -> asio::awaitable<bool> { co_return m.cancel_local(id); };
+  const bool local = co_await asio::co_spawn(m.executor, std::move(on_engine), asio::use_awaitable);
   auto erased = co_await m.store.erase(id);
   if (!erased) co_return erased.error();
   spdlog::info("job {}: canceled and forgotten", id);

@@ -37,7 +37,9 @@ constexpr const char* now_ms_lua =
 
 // KEYS: job, lease, active, done:succeeded, done:failed, idem
 // ARGV: id, meta, body, replica, lease_ms, job_ttl_ms, max_jobs, idem_value,
-//       idem_ttl_ms, job key prefix, body digest
+//       idem_ttl_ms, job key prefix, body digest, result, status
+// A job inserted unfinished is leased to this replica; one inserted
+// terminal (not the engine's way, but part of the contract) is nobody's.
 const redis::script& insert_script() {
   static const redis::script s(std::string(now_ms_lua) + R"(
 if ARGV[8] ~= '' then
@@ -60,9 +62,16 @@ if max > 0 and redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) + red
   return {'full'}
 end
 redis.call('HSET', KEYS[1], 'm', ARGV[2], 'b', ARGV[3])
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'r', ARGV[12]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[1])
+if ARGV[13] == 'succeeded' then
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[6]), ARGV[1])
+elseif ARGV[13] == 'failed' then
+  redis.call('ZADD', KEYS[5], now + tonumber(ARGV[6]), ARGV[1])
+else
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[1])
+end
 if ARGV[8] ~= '' then redis.call('SET', KEYS[6], ARGV[8], 'PX', ARGV[9]) end
 return {'created'}
 )");
@@ -285,7 +294,9 @@ asio::awaitable<result<insert_outcome>> redis_store::insert(jobs::snapshot_ptr j
                                 claim ? id + "\n" + claim->body_digest : std::string(),
                                 ms(job_ttl),
                                 p + "job:",
-                                claim ? claim->body_digest : std::string()};
+                                claim ? claim->body_digest : std::string(),
+                                std::string(job->result_json()),
+                                std::string(jobs::to_string(job->status()))};
   auto r = co_await client_.eval(insert_script(), std::move(keys), std::move(args));
   if (!r || r->type != redis::reply::kind::array || r->elements.empty() || !is_string(r->elements[0]))
     co_return unusable("insert", r);

@@ -28,9 +28,9 @@ namespace asio = boost::asio;
 namespace {
 
 // The real binary, built beside this test.
-struct jobrelay_process : testing::jobrelay_process {
-  jobrelay_process(const std::string& upstream, env_list env)
-      : testing::jobrelay_process(JOBRELAY_BINARY_DIR "/jobrelay", upstream, std::move(env)) {}
+struct relay_process : jobrelay::testing::jobrelay_process {
+  relay_process(const std::string& upstream, env_list env)
+      : jobrelay::testing::jobrelay_process(JOBRELAY_BINARY_DIR "/jobrelay", upstream, std::move(env)) {}
 };
 
 std::string submit(unsigned short port) {
@@ -60,7 +60,7 @@ TEST(Shutdown, SigtermAnswersHeldRequestsTellsKeepAliveClientsAndExitsZero) {
     if (r.method == "POST") return fake_action::json(202, "", {{"Operation-Location", "/ops/1"}});
     return fake_action::json(200, R"({"status":"running"})");
   });
-  jobrelay_process relay(up.base_url(), {{"JOBRELAY_SERVER__DRAIN_DELAY_MS", "1500"},
+  relay_process relay(up.base_url(), {{"JOBRELAY_SERVER__DRAIN_DELAY_MS", "1500"},
                                            {"JOBRELAY_SERVER__DRAIN_SECONDS", "10"}});
   ASSERT_NE(relay.port, 0) << relay.proc.output();
   const auto id = submit(relay.port);
@@ -116,7 +116,7 @@ TEST(Shutdown, SigtermAnswersHeldRequestsTellsKeepAliveClientsAndExitsZero) {
 
 TEST(Shutdown, SigintDrainsTheSameWay) {
   running_mock mock({});
-  jobrelay_process relay(mock.base_url(), {});
+  relay_process relay(mock.base_url(), {});
   ASSERT_NE(relay.port, 0) << relay.proc.output();
   relay.proc.signal(SIGINT);
   EXPECT_EQ(relay.proc.wait_exit(10s), 0) << relay.proc.output();
@@ -125,7 +125,7 @@ TEST(Shutdown, SigintDrainsTheSameWay) {
 
 TEST(Shutdown, ASecondSignalExitsAtOnce) {
   running_mock mock({});
-  jobrelay_process relay(mock.base_url(), {{"JOBRELAY_SERVER__DRAIN_SECONDS", "60"},
+  relay_process relay(mock.base_url(), {{"JOBRELAY_SERVER__DRAIN_SECONDS", "60"},
                                            {"JOBRELAY_SERVER__HEADER_TIMEOUT_MS", "60000"}});
   ASSERT_NE(relay.port, 0) << relay.proc.output();
   half_sent_request in_flight(relay.port);
@@ -142,7 +142,7 @@ TEST(Shutdown, ASecondSignalExitsAtOnce) {
 
 TEST(Shutdown, ADrainThatRunsOutOfTimeStillExitsZero) {
   running_mock mock({});
-  jobrelay_process relay(mock.base_url(), {{"JOBRELAY_SERVER__DRAIN_SECONDS", "1"},
+  relay_process relay(mock.base_url(), {{"JOBRELAY_SERVER__DRAIN_SECONDS", "1"},
                                            {"JOBRELAY_SERVER__HEADER_TIMEOUT_MS", "60000"}});
   ASSERT_NE(relay.port, 0) << relay.proc.output();
   half_sent_request in_flight(relay.port);
@@ -164,7 +164,7 @@ TEST(Shutdown, AnUpstreamCallThatHangsDoesNotHoldTheDrain) {
     polled = true;
     return fake_action::hang();
   });
-  jobrelay_process relay(up.base_url(), {{"JOBRELAY_UPSTREAM__REQUEST_TIMEOUT_MS", "60000"},
+  relay_process relay(up.base_url(), {{"JOBRELAY_UPSTREAM__REQUEST_TIMEOUT_MS", "60000"},
                                          {"JOBRELAY_SERVER__DRAIN_SECONDS", "30"},
                                          {"JOBRELAY_POLLING__UPSTREAM_INITIAL_MS", "20"}});
   ASSERT_NE(relay.port, 0) << relay.proc.output();

@@ -68,8 +68,8 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
       store = memory.get();
       return;
     }
-    if (!testing::redis_server::available()) GTEST_SKIP() << "redis-server is not installed";
-    redis = std::make_unique<testing::redis_server>();
+    if (!jobrelay::testing::redis_server::available()) GTEST_SKIP() << "redis-server is not installed";
+    redis = std::make_unique<jobrelay::testing::redis_server>();
     a = std::make_unique<replica_store>(ioc, redis->url(), 300ms, std::chrono::seconds(1));
     a->store->on_change([this](std::string_view id) { changed(id); });
     store = a->store.get();
@@ -114,7 +114,7 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
   std::thread runner;
   manual_clock clock;
   std::unique_ptr<memory_store> memory;
-  std::unique_ptr<testing::redis_server> redis;
+  std::unique_ptr<jobrelay::testing::redis_server> redis;
   std::unique_ptr<replica_store> a, b;
   results_store* store = nullptr;
   std::mutex mutex;
