@@ -91,6 +91,7 @@ struct store_stack {
     o.result_ttl = seconds(cfg.jobs.result_ttl_seconds);
     o.max_job_duration = seconds(cfg.jobs.max_job_duration_seconds);
     o.lease = milliseconds(cfg.store.lease_ms);
+    o.max_cache_bytes = cfg.limits.max_cache_bytes;
     shared = std::make_unique<store::redis_store>(*redis, *changes, o);
     store = shared.get();
   }

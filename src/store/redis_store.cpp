@@ -259,12 +259,76 @@ redis_store::~redis_store() = default;
 
 void redis_store::start() {
   changes_.on_message([this](std::string_view, std::string_view id) {
+    forget(id);
     if (on_change_) on_change_(id);
   });
   changes_.on_up([this] {
+    forget_all();  // messages may have been missed while the subscription was down
     if (on_missed_) on_missed_();
   });
   changes_.start({channel_});
+}
+
+jobs::snapshot_ptr redis_store::cached(std::string_view id, std::uint64_t& generation) {
+  std::lock_guard lock(cache_mutex_);
+  generation = generation_;
+  auto it = cache_.find(std::string(id));
+  if (it == cache_.end()) return nullptr;
+  if (it->second.expires_at <= std::chrono::steady_clock::now()) return nullptr;
+  return it->second.job;
+}
+
+void redis_store::keep(const jobs::snapshot_ptr& job, std::uint64_t generation_at_read) {
+  // Only finished jobs (they change no more), and only while change messages
+  // arrive: without them a DELETE elsewhere would go unnoticed.
+  if (!job->terminal() || !job->state().finished_at || !changes_.connected()) return;
+  const auto size = job->byte_size();
+  if (size > options_.max_cache_bytes) return;
+  std::lock_guard lock(cache_mutex_);
+  if (generation_at_read < stamps_floor_) return;
+  if (auto s = changed_at_.find(job->id()); s != changed_at_.end() && s->second > generation_at_read) return;
+  if (cache_.count(job->id())) return;
+  while (cache_bytes_ + size > options_.max_cache_bytes && !cache_order_.empty()) {
+    auto victim = cache_.find(cache_order_.front());
+    cache_bytes_ -= victim->second.job->byte_size();
+    cache_.erase(victim);
+    cache_order_.pop_front();
+  }
+  // Redis expires the job result_ttl after it finished; the cache no later,
+  // counted on this replica's steady clock (the writer's wall clock may differ).
+  const auto age = std::max(std::chrono::system_clock::duration::zero(),
+                            std::chrono::system_clock::now() - *job->state().finished_at);
+  const auto left = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::max(std::chrono::system_clock::duration::zero(),
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(options_.result_ttl) - age));
+  const auto expires = std::chrono::steady_clock::now() + left;
+  auto order = cache_order_.insert(cache_order_.end(), job->id());
+  cache_.emplace(job->id(), cache_entry{job, expires, order});
+  cache_bytes_ += size;
+}
+
+void redis_store::forget(std::string_view id) {
+  std::lock_guard lock(cache_mutex_);
+  std::string key(id);
+  changed_at_[key] = ++generation_;
+  if (changed_at_.size() > 65536) {  // bounded: reads older than now may no longer cache
+    changed_at_.clear();
+    stamps_floor_ = generation_;
+  }
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return;
+  cache_bytes_ -= it->second.job->byte_size();
+  cache_order_.erase(it->second.order);
+  cache_.erase(it);
+}
+
+void redis_store::forget_all() {
+  std::lock_guard lock(cache_mutex_);
+  cache_.clear();
+  cache_order_.clear();
+  cache_bytes_ = 0;
+  changed_at_.clear();
+  stamps_floor_ = ++generation_;
 }
 
 std::string redis_store::job_key(std::string_view id) const {
@@ -338,12 +402,16 @@ asio::awaitable<result<void>> redis_store::update(jobs::snapshot_ptr job, millis
 }
 
 asio::awaitable<result<jobs::snapshot_ptr>> redis_store::find(std::string_view id) {
+  std::uint64_t generation = 0;
+  if (auto hit = cached(id, generation); hit && changes_.connected()) co_return hit;
   // Named, not a braced temporary: GCC 12 mishandles the latter in co_await.
   redis::command cmd{"HMGET", job_key(id), "m", "r"};
   auto r = co_await client_.execute(std::move(cmd));
   if (!r || r->type != redis::reply::kind::array || r->elements.size() != 2) co_return unusable("find", r);
   if (r->elements[0].is_nil()) co_return errc::job_not_found;
-  co_return snapshot_from(r->elements[0], r->elements[1]);
+  auto found = snapshot_from(r->elements[0], r->elements[1]);
+  if (found) keep(*found, generation);
+  co_return found;
 }
 
 asio::awaitable<result<jobs::snapshot_ptr>> redis_store::erase(std::string_view id) {
@@ -355,13 +423,20 @@ asio::awaitable<result<jobs::snapshot_ptr>> redis_store::erase(std::string_view 
   if (r && r->is_nil()) co_return errc::job_not_found;
   if (!r || r->type != redis::reply::kind::array || r->elements.size() != 2) co_return unusable("erase", r);
   auto was = snapshot_from(r->elements[0], r->elements[1]);
+  forget(id);
   if (on_change_) on_change_(id);
   co_return was;
 }
 
 store_stats redis_store::stats() const {
-  std::lock_guard lock(stats_mutex_);
-  return stats_;
+  store_stats st;
+  {
+    std::lock_guard lock(stats_mutex_);
+    st = stats_;
+  }
+  std::lock_guard lock(cache_mutex_);
+  st.bytes = cache_bytes_;  // what this replica holds; Redis' own memory is Redis' to report
+  return st;
 }
 
 asio::awaitable<void> redis_store::maintain() {

@@ -30,6 +30,7 @@ snapshot_ptr make_job(std::string id, job_status status, std::uint64_t version =
   s.created_at = s.updated_at = system_time(std::chrono::seconds(1'800'000'000));
   if (status == job_status::succeeded) s.result_json = R"({"pages":3,"text":"é \"q\""})";
   if (status != job_status::queued) s.operation_url = "http://up/ops/" + s.id;
+  if (is_terminal(status)) s.finished_at = s.updated_at;
   return std::make_shared<const job_snapshot>(s);
 }
 
@@ -38,13 +39,14 @@ constexpr std::uint64_t max_jobs = 5;
 // One replica's view of a store: the store and what it needs.
 struct replica_store {
   replica_store(asio::io_context& ioc, const std::string& url, std::chrono::milliseconds lease,
-                std::chrono::seconds ttl)
+                std::chrono::seconds ttl, std::uint64_t cache_bytes = 1 << 20)
       : client(ioc.get_executor(), *redis::parse_url(url)), changes(ioc.get_executor(), *redis::parse_url(url)) {
     redis_store_options o;
     o.max_jobs = max_jobs;
     o.result_ttl = ttl;
     o.lease = lease;
     o.key_prefix = "contract:";
+    o.max_cache_bytes = cache_bytes;
     store = std::make_unique<redis_store>(client, changes, o);
     client.start();
     store->start();
@@ -271,3 +273,28 @@ TEST_P(StoreLeases, ADeletedJobIsNobodysLease) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, StoreLeases, ::testing::Values("redis"), [](const auto& info) { return info.param; });
+
+// Finished jobs are cached per replica (within max_cache_bytes); a DELETE on
+// another replica reaches the cache through the change message.
+TEST_P(StoreLeases, AFinishedJobCachedOnOneReplicaIsDroppedThereWhenAnotherDeletesIt) {
+  const auto one = make_job("job_c1", job_status::succeeded);
+  const std::uint64_t budget = one->byte_size() + one->byte_size() / 2;  // room for one job, not two
+  b = std::make_unique<replica_store>(ioc, redis->url(), 300ms, std::chrono::seconds(60), budget);
+  wait_until([&] { return b->client.connected() && b->changes.connected(); });
+  ASSERT_TRUE(sync(a->store->insert(make_job("job_c1", job_status::running))));
+  ASSERT_TRUE(sync(a->store->update(make_job("job_c1", job_status::succeeded, 2))));
+  ASSERT_TRUE(sync(a->store->insert(make_job("job_c2", job_status::running))));
+  ASSERT_TRUE(sync(a->store->update(make_job("job_c2", job_status::succeeded, 2))));
+
+  auto read = sync(b->store->find("job_c1"));
+  ASSERT_TRUE(read);
+  EXPECT_EQ(b->store->stats().bytes, (*read)->byte_size()) << "a finished job read is kept";
+  ASSERT_TRUE(sync(b->store->find("job_c2")));
+  EXPECT_LE(b->store->stats().bytes, budget) << "max_cache_bytes is respected";
+  EXPECT_GT(b->store->stats().bytes, 0u);
+
+  ASSERT_TRUE(sync(a->store->erase("job_c2")));
+  wait_until([&] { return !sync(b->store->find("job_c2")); });
+  EXPECT_EQ(sync(b->store->find("job_c2")).error(), errc::job_not_found) << "b served a deleted job from its cache";
+  EXPECT_EQ(b->store->stats().bytes, 0u);
+}

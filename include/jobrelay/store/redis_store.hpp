@@ -9,9 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "jobrelay/store/results_store.hpp"
 
@@ -27,6 +29,10 @@ struct redis_store_options {
   std::chrono::seconds result_ttl{3600};
   std::chrono::seconds max_job_duration{300};
   std::chrono::milliseconds lease{10000};
+  // Finished jobs read from Redis are kept in this replica's memory, up to
+  // this many bytes (limits.max_cache_bytes), so polls of a finished job cost
+  // no round trip. Dropped on the job's change message (a DELETE anywhere).
+  std::uint64_t max_cache_bytes = 1073741824;
   std::string replica_id;            // unique per process
   std::string key_prefix = "jobrelay:";
 };
@@ -71,6 +77,17 @@ class redis_store final : public results_store {
   std::string job_key(std::string_view id) const;
   std::string lease_key(std::string_view id) const;
 
+  // The local cache of finished jobs.
+  jobs::snapshot_ptr cached(std::string_view id, std::uint64_t& generation);
+  void keep(const jobs::snapshot_ptr& job, std::uint64_t generation_at_read);
+  void forget(std::string_view id);
+  void forget_all();
+  struct cache_entry {
+    jobs::snapshot_ptr job;
+    steady_time expires_at;
+    std::list<std::string>::iterator order;
+  };
+
   redis::client& client_;
   redis::subscriber& changes_;
   redis_store_options options_;
@@ -79,6 +96,16 @@ class redis_store final : public results_store {
   std::function<void()> on_missed_;
   mutable std::mutex stats_mutex_;
   store_stats stats_;
+
+  mutable std::mutex cache_mutex_;
+  std::unordered_map<std::string, cache_entry> cache_;
+  std::list<std::string> cache_order_;  // oldest first: what goes when over budget
+  std::uint64_t cache_bytes_ = 0;
+  // A read that started before a job's latest change message must not cache
+  // what it read: each message bumps the generation and stamps the job.
+  std::uint64_t generation_ = 0;
+  std::unordered_map<std::string, std::uint64_t> changed_at_;  // recent stamps, bounded
+  std::uint64_t stamps_floor_ = 0;  // stamps older than this were dropped
 };
 
 // A replica id that no other process shares: host, pid and random bits.
