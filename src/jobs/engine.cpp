@@ -141,6 +141,7 @@ struct job_run {
   bool canceled_by_client = false;
   bool in_flight = false;  // a runner waits for its upstream call
   bool lease_lost = false;  // another replica polls it now: stop without a word upstream
+  bool unstored = false;    // its latest state did not reach the store (unreachable): store it again
   // The store has its operation URL, so whoever deletes the job can cancel
   // it upstream; before that, a publish that finds the job deleted must.
   bool operation_url_stored = false;
@@ -171,9 +172,13 @@ struct engine::impl {
   asio::awaitable<void> after_submit(std::shared_ptr<job_run> job, attempt a);
   asio::awaitable<void> after_poll(std::shared_ptr<job_run> job, attempt a);
   asio::awaitable<bool> publish(job_run& job);
-  asio::awaitable<void> fail_and_finish(job_run& job, std::string_view code, std::string message,
+  asio::awaitable<bool> store_state(job_run& job);
+  void finish_when_stored(std::shared_ptr<job_run> job);
+  // `job` by reference: a shared_ptr copy made in a co_await expression is
+  // one of the temporaries GCC 12 mishandles.
+  asio::awaitable<void> fail_and_finish(const std::shared_ptr<job_run>& job, std::string_view code, std::string message,
                                         std::string upstream_json = {});
-  void sleep(std::shared_ptr<job_run> job, milliseconds delay);
+  void sleep(std::shared_ptr<job_run> job, milliseconds delay, bool within_deadline = true);
   void arm_alarm();
   void wake_due();
   void stop_all();
@@ -328,9 +333,14 @@ asio::awaitable<void> engine::impl::run_steps() {
 }
 
 asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job) {
+  if (job->unstored) {  // the store was unreachable: what the job knows goes there first
+    const bool kept = co_await store_state(*job);
+    if (!kept) co_return finish(*job);
+    if (job->unstored || is_terminal(job->state.status)) co_return finish_when_stored(std::move(job));
+  }
   if (steady::now() >= job->deadline) {
     spdlog::warn("job {}: timed out after {} s", job->state.id, options.max_job_duration.count());
-    co_await fail_and_finish(*job, error_codes::timeout,
+    co_await fail_and_finish(job, error_codes::timeout,
                              "the job outlived max_job_duration_seconds (" +
                                  std::to_string(options.max_job_duration.count()) + " s)");
     if (!job->state.operation_url.empty()) cancel_upstream(job->state.operation_url);
@@ -398,16 +408,16 @@ asio::awaitable<void> engine::impl::after_submit(std::shared_ptr<job_run> job, a
       apply_document(s, a.document, clk.wall_now());
       spdlog::info("job {}: {} (final answer to the submit)", s.id, to_string(s.status));
       co_await publish(*job);
-      co_return finish(*job);
+      co_return finish_when_stored(std::move(job));
     case outcome::transient:
-      co_return co_await fail_and_finish(*job, error_codes::upstream_unreachable,
+      co_return co_await fail_and_finish(job, error_codes::upstream_unreachable,
                                          "the upstream could not be reached: " + a.detail);
     case outcome::rejected:
-      co_return co_await fail_and_finish(*job, error_codes::upstream_rejected, a.detail,
+      co_return co_await fail_and_finish(job, error_codes::upstream_rejected, a.detail,
                                          std::move(a.upstream_json));
     case outcome::no_news:
     case outcome::protocol:
-      co_return co_await fail_and_finish(*job, error_codes::upstream_protocol, a.detail);
+      co_return co_await fail_and_finish(job, error_codes::upstream_protocol, a.detail);
   }
 }
 
@@ -420,38 +430,53 @@ asio::awaitable<void> engine::impl::after_poll(std::shared_ptr<job_run> job, att
         if (s.status != was) spdlog::info("job {}: {} -> {}", s.id, to_string(was), to_string(s.status));
         if (!co_await publish(*job)) co_return finish(*job);
       }
-      if (is_terminal(s.status)) co_return finish(*job);
+      if (is_terminal(s.status)) co_return finish_when_stored(std::move(job));
       break;
     }
     case outcome::no_news: break;
     case outcome::transient:
-      co_return co_await fail_and_finish(*job, error_codes::upstream_unreachable,
+      co_return co_await fail_and_finish(job, error_codes::upstream_unreachable,
                                          "the upstream could not be reached: " + a.detail);
     case outcome::accepted:
     case outcome::rejected:
     case outcome::protocol:
-      co_return co_await fail_and_finish(*job, error_codes::upstream_protocol, a.detail);
+      co_return co_await fail_and_finish(job, error_codes::upstream_protocol, a.detail);
   }
   job->hint = a.retry_after;
   sleep(job, job->schedule.next(job->hint));
 }
 
-asio::awaitable<void> engine::impl::fail_and_finish(job_run& job, std::string_view code,
+asio::awaitable<void> engine::impl::fail_and_finish(const std::shared_ptr<job_run>& job, std::string_view code,
                                                     std::string message, std::string upstream_json) {
-  if (code != error_codes::timeout) spdlog::warn("job {}: failed ({}): {}", job.state.id, code, message);
-  fail(job.state, code, std::move(message), clk.wall_now(), std::move(upstream_json));
-  co_await publish(job);
-  finish(job);
+  if (code != error_codes::timeout) spdlog::warn("job {}: failed ({}): {}", job->state.id, code, message);
+  fail(job->state, code, std::move(message), clk.wall_now(), std::move(upstream_json));
+  const bool kept = co_await publish(*job);  // not in the if: GCC 12 miscompiles that here
+  if (kept) finish_when_stored(job);
+  else finish(*job);
 }
 
-// False when the job is gone from the store (canceled): stop working on it.
+// A finished job leaves the engine once its outcome is in the store; while
+// the store is unreachable it waits and tries again, so an outage of Redis
+// does not lose the outcome (the upstream may have forgotten it by then).
+void engine::impl::finish_when_stored(std::shared_ptr<job_run> job) {
+  if (!job->unstored || stopped) return finish(*job);
+  sleep(std::move(job), milliseconds(1000), /*within_deadline=*/false);
+}
+
+// False when the job is gone from the store (canceled) or another replica
+// polls it: stop working on it.
 asio::awaitable<bool> engine::impl::publish(job_run& job) {
   job.state.version += 1;
   job.state.updated_at = clk.wall_now();
   if (is_terminal(job.state.status) && observer.finished)
     observer.finished(job.state.status,
                       std::chrono::duration<double>(job.state.updated_at - job.state.created_at).count());
+  co_return co_await store_state(job);
+}
+
+asio::awaitable<bool> engine::impl::store_state(job_run& job) {
   auto stored = co_await store.update(std::make_shared<const job_snapshot>(job.state), job.schedule.current());
+  job.unstored = false;
   if (stored) {
     if (!job.state.operation_url.empty()) job.operation_url_stored = true;
   } else {
@@ -471,14 +496,16 @@ asio::awaitable<bool> engine::impl::publish(job_run& job) {
     }
     spdlog::warn("job {}: could not store version {}: {}", job.state.id, job.state.version,
                  stored.error().message());
+    job.unstored = true;
   }
   co_return true;
 }
 
-void engine::impl::sleep(std::shared_ptr<job_run> job, milliseconds delay) {
+void engine::impl::sleep(std::shared_ptr<job_run> job, milliseconds delay, bool within_deadline) {
   if (job->done) return;
   // Never past the deadline: a sleeping job times out on time.
-  const auto at = std::min(steady::now() + delay, job->deadline);
+  auto at = steady::now() + delay;
+  if (within_deadline) at = std::min(at, job->deadline);
   const auto ticket = ++job->wake_ticket;
   sleeping.push(at, wakeup{std::move(job), ticket});
   arm_alarm();

@@ -230,10 +230,13 @@ TEST(ScaleOut, ReplicasSayUnavailableWhileRedisIsDownAndRecoverWhenItReturns) {
   EXPECT_EQ(wait_for_status(a.port, "/readyz", 503).status, 503u);
   EXPECT_EQ(http_get(a.port, "/healthz").status, 200u);
 
+  // The job ends upstream while Redis is down: a, which polls it, keeps the
+  // outcome until it can store it.
+  up.finish();
+  EXPECT_TRUE(a.proc.wait_for_output("job " + id + ": could not store version", 10s)) << a.proc.output();
   redis.restart();
   EXPECT_EQ(wait_for_status(a.port, "/readyz", 200).status, 200u);
   EXPECT_EQ(wait_for_status(b.port, "/readyz", 200).status, 200u);
-  up.finish();
   const auto done = wait_for_status(b.port, "/results/" + id, 200);
   EXPECT_EQ(done.status, 200u) << done.body;
   const auto second = submit(b.port);
