@@ -94,6 +94,9 @@ class client {
 
   // Callable from any coroutine on any executor; completes on the caller's.
   // errc::store_unavailable when no connection is up or the one used fails.
+  // A call is not cancellable (a caller's cancellation is ignored); it ends
+  // by itself within command_timeout. No blocking commands (BLPOP, WAIT...):
+  // they hold up every call pipelined behind them on the connection.
   boost::asio::awaitable<result<reply>> execute(command cmd);
   // Several commands in one write; replies in the same order. All fail
   // together on a connection failure.
