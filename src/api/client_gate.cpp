@@ -8,29 +8,62 @@
 #include "jobrelay/http/problem.hpp"
 #include "jobrelay/limit/client_identity.hpp"
 #include "jobrelay/limit/rate_limiter.hpp"
+#include "jobrelay/limit/shared_rate_limiter.hpp"
 
 namespace jobrelay::api {
 
+namespace {
+
+// Shared buckets only when asked for and given a Redis; each counts in Redis
+// and falls back to the replica's limiter of the same limit.
+std::unique_ptr<limit::shared_rate_limiter> shared_or_null(const config& cfg, redis::client* redis,
+                                                           const char* name,
+                                                           limit::rate_limiter& local) {
+  if (!redis || cfg.rate_limit.backend != "redis") return nullptr;
+  return std::make_unique<limit::shared_rate_limiter>(name, *redis, local);
+}
+
+}  // namespace
+
 struct client_gate::impl {
   // The loader has validated every CIDR already; a failure here is a bug.
-  impl(const config& cfg, const clock& c)
+  impl(const config& cfg, const clock& c, redis::client* shared_limits)
       : clk(c),
         trusted(limit::trusted_proxies::parse(cfg.server.trusted_proxies).value()),
         keys(cfg.auth.api_keys),
         tokens(cfg.auth.link_secret),
         submit(cfg.rate_limit.submit, c),
-        poll(cfg.rate_limit.poll, c) {}
+        poll(cfg.rate_limit.poll, c),
+        shared_submit(shared_or_null(cfg, shared_limits, "submit", submit)),
+        shared_poll(shared_or_null(cfg, shared_limits, "poll", poll)) {}
+
+  // Who is asking: the client id, or a 401 ready to send.
+  admission identify(const http::request_context& ctx, std::string_view link_token_job) const;
+  // The RateLimit headers of `d`, and a 429 when it refuses.
+  void apply(admission& a, limit_class which, const limit::decision& d);
+
+  limit::rate_limiter& local(limit_class which) {
+    return which == limit_class::submit ? submit : poll;
+  }
+  limit::shared_rate_limiter* shared(limit_class which) const {
+    return which == limit_class::submit ? shared_submit.get() : shared_poll.get();
+  }
+
   const clock& clk;
   limit::trusted_proxies trusted;
   api_keys keys;
   link_tokens tokens;
+  // Per replica: the limiters themselves with rate_limit.backend local, the
+  // fallback of the shared ones with redis.
   limit::rate_limiter submit;
   limit::rate_limiter poll;
+  std::unique_ptr<limit::shared_rate_limiter> shared_submit;  // null: local limits
+  std::unique_ptr<limit::shared_rate_limiter> shared_poll;
   std::atomic<std::uint64_t> submit_rejections{0}, poll_rejections{0};
 };
 
-client_gate::client_gate(const config& cfg, const clock& clock)
-    : impl_(std::make_unique<impl>(cfg, clock)) {}
+client_gate::client_gate(const config& cfg, const clock& clock, redis::client* shared_limits)
+    : impl_(std::make_unique<impl>(cfg, clock, shared_limits)) {}
 client_gate::~client_gate() = default;
 
 bool client_gate::auth_enabled() const { return impl_->keys.enabled(); }
@@ -66,20 +99,19 @@ std::string client_gate::network_client(const http::request_context& ctx) const 
   return network_client_of(ctx, impl_->trusted, impl_->trusted.contains(ctx.peer));
 }
 
-admission client_gate::admit(const http::request_context& ctx, limit_class which,
-                             std::string_view link_token_job) {
+admission client_gate::impl::identify(const http::request_context& ctx,
+                                      std::string_view link_token_job) const {
   admission a;
-  a.peer_is_trusted_proxy = impl_->trusted.contains(ctx.peer);
-  const auto network_id = network_client_of(ctx, impl_->trusted, a.peer_is_trusted_proxy);
+  a.peer_is_trusted_proxy = trusted.contains(ctx.peer);
+  const auto network_id = network_client_of(ctx, trusted, a.peer_is_trusted_proxy);
 
-  if (impl_->keys.enabled()) {
+  if (keys.enabled()) {
     const auto authorization = ctx.req[http::field::authorization];
-    if (auto owner = impl_->keys.authenticate({authorization.data(), authorization.size()})) {
+    if (auto owner = keys.authenticate({authorization.data(), authorization.size()})) {
       a.owner = *owner;
       a.client_id = *owner;  // the key is the client, wherever it connects from
     } else if (!link_token_job.empty() && authorization.empty() &&
-               impl_->tokens.verify(link_token_job, query_param(ctx.query, "token"),
-                                    impl_->clk.wall_now())) {
+               tokens.verify(link_token_job, query_param(ctx.query, "token"), clk.wall_now())) {
       a.via_link_token = true;
       a.client_id = network_id;
     } else {
@@ -91,14 +123,14 @@ admission client_gate::admit(const http::request_context& ctx, limit_class which
               authorization.empty() ? R"(Bearer realm="jobrelay")"
                                     : R"(Bearer realm="jobrelay", error="invalid_token")");
       a.rejection = std::move(res);
-      return a;
     }
   } else {
     a.client_id = network_id;
   }
+  return a;
+}
 
-  auto& limiter = which == limit_class::submit ? impl_->submit : impl_->poll;
-  const auto d = limiter.check(a.client_id);
+void client_gate::impl::apply(admission& a, limit_class which, const limit::decision& d) {
   if (d.enabled) {
     // IETF httpapi RateLimit fields (draft 08, structured fields): the policy
     // is the bucket (quota = burst over the time a full refill takes).
@@ -109,7 +141,7 @@ admission client_gate::admit(const http::request_context& ctx, limit_class which
                                             ";t=" + std::to_string(d.allowed ? d.reset_seconds : d.retry_after_seconds));
   }
   if (!d.allowed) {
-    ++(which == limit_class::submit ? impl_->submit_rejections : impl_->poll_rejections);
+    ++(which == limit_class::submit ? submit_rejections : poll_rejections);
     auto res = http::problem_with_retry(
         http::status::too_many_requests, "rate-limited", "Too Many Requests",
         std::string(which == limit_class::submit ? "submit" : "poll") +
@@ -118,11 +150,32 @@ admission client_gate::admit(const http::request_context& ctx, limit_class which
     a.decorate(res);
     a.rejection = std::move(res);
   }
-  return a;
+}
+
+boost::asio::awaitable<admission> client_gate::admit(const http::request_context& ctx,
+                                                     limit_class which,
+                                                     std::string_view link_token_job) {
+  admission a = impl_->identify(ctx, link_token_job);
+  if (a.rejection) co_return std::move(a);
+  // An if rather than ?: around the co_await (GCC 12 miscompiles co_await
+  // inside a conditional expression).
+  limit::decision d;
+  if (auto* shared = impl_->shared(which)) {
+    d = co_await shared->check(a.client_id);
+  } else {
+    d = impl_->local(which).check(a.client_id);
+  }
+  impl_->apply(a, which, d);
+  co_return std::move(a);
 }
 
 std::uint64_t client_gate::rejections(limit_class which) const {
   return (which == limit_class::submit ? impl_->submit_rejections : impl_->poll_rejections).load();
+}
+
+std::uint64_t client_gate::fallbacks(limit_class which) const {
+  const auto* shared = impl_->shared(which);
+  return shared ? shared->fallbacks() : 0;
 }
 
 void client_gate::sweep() {

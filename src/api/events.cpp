@@ -46,7 +46,7 @@ boost::asio::awaitable<void> stream_job(service& s, std::string id, std::string 
 }
 
 boost::asio::awaitable<http::response> events(service& s, http::request_context& ctx) {
-  auto admitted = s.gate.admit(ctx, limit_class::poll, ctx.param);
+  auto admitted = co_await s.gate.admit(ctx, limit_class::poll, ctx.param);
   ctx.client = admitted.client_id;
   if (admitted.rejection) co_return std::move(*admitted.rejection);
   auto found = co_await find_visible_job(s, ctx.param, admitted);

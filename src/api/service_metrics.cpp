@@ -61,6 +61,14 @@ void service_metrics::watch(service& s, std::function<std::size_t()> open_connec
                           {{"submit"}, double(s.gate.rejections(limit_class::submit))},
                           {{"poll"}, double(s.gate.rejections(limit_class::poll))}};
                     });
+  registry.callback("jobrelay_rate_limit_fallbacks_total",
+                    "Shared (Redis) rate-limit checks decided by the replica's own buckets because "
+                    "Redis could not answer",
+                    "counter", {"limit"}, [&s] {
+                      return std::vector<metrics::sample>{
+                          {{"submit"}, double(s.gate.fallbacks(limit_class::submit))},
+                          {{"poll"}, double(s.gate.fallbacks(limit_class::poll))}};
+                    });
   registry.callback("jobrelay_upstream_pending_submits",
                     "Accepted jobs whose submit the upstream has not answered yet (admission bound: "
                     "upstream.max_pending_submits)",

@@ -65,14 +65,27 @@ jobs::engine_options engine_options_from(const config& cfg) {
 
 // The results store the config asks for, with what it needs: nothing for
 // memory, a Redis client and this replica's change subscription for redis.
+// The Redis client is also the shared rate limits' (rate_limit.backend:
+// redis), which may be asked for with the memory store too: then the client
+// is there for the limits alone, on the same store.redis_url.
 struct store_stack {
   std::unique_ptr<redis::client> redis;
   std::unique_ptr<redis::subscriber> changes;
   std::unique_ptr<store::memory_store> memory;
   std::unique_ptr<store::redis_store> shared;
   store::results_store* store = nullptr;
+  bool shared_limits = false;
 
-  store_stack(const config& cfg, asio::io_context& ioc) {
+  store_stack(const config& cfg, asio::io_context& ioc)
+      : shared_limits(cfg.rate_limit.backend == "redis") {
+    std::optional<redis::endpoint> where;
+    if (cfg.store.backend == "redis" || shared_limits) {
+      std::string why;
+      auto parsed = redis::parse_url(cfg.store.redis_url, &why);
+      if (!parsed) throw std::runtime_error("store.redis_url: " + why);
+      where = *parsed;
+      redis = std::make_unique<redis::client>(ioc.get_executor(), *where);
+    }
     if (cfg.store.backend != "redis") {
       memory = std::make_unique<store::memory_store>(
           store::memory_store_options{cfg.limits.max_jobs, cfg.limits.max_cache_bytes,
@@ -81,10 +94,6 @@ struct store_stack {
       store = memory.get();
       return;
     }
-    std::string why;
-    auto where = redis::parse_url(cfg.store.redis_url, &why);
-    if (!where) throw std::runtime_error("store.redis_url: " + why);
-    redis = std::make_unique<redis::client>(ioc.get_executor(), *where);
     changes = std::make_unique<redis::subscriber>(ioc.get_executor(), *where);
     store::redis_store_options o;
     o.max_jobs = cfg.limits.max_jobs;
@@ -96,6 +105,9 @@ struct store_stack {
     store = shared.get();
   }
 
+  // For the client gate: null unless rate limits are shared.
+  redis::client* limits_redis() const { return shared_limits ? redis.get() : nullptr; }
+
   void wire(jobs::change_feed& feed) {
     if (memory) memory->on_change([&feed](std::string_view id) { feed.notify(id); });
     if (shared) {
@@ -105,26 +117,30 @@ struct store_stack {
   }
 
   void start() {
-    if (!shared) return;
-    redis->start();
-    shared->start();
+    if (redis) redis->start();
+    if (shared) shared->start();
   }
 
   // At start-up, give Redis a moment before answering: a replica that
-  // listens before its store is reachable answers its first requests 503.
-  // It starts anyway after `patience` (/readyz says 503 until Redis is up).
+  // listens before its store is reachable answers its first requests 503
+  // (or, with shared limits only, limits them per replica). It starts anyway
+  // after `patience` (/readyz says 503 until Redis is up, when it holds the
+  // store).
   void await_redis(milliseconds patience) const {
-    if (!shared) return;
+    if (!redis) return;
     const auto deadline = steady_clock::now() + patience;
     while (!redis->connected() && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(5));
-    if (!redis->connected())
+    if (redis->connected()) return;
+    if (shared)
       spdlog::warn("redis not reachable yet; starting anyway (/readyz answers 503 until it is)");
+    else
+      spdlog::warn(
+          "redis not reachable yet; starting anyway (rate limits are per replica until it is)");
   }
 
   void stop() {
-    if (!shared) return;
-    changes->stop();
-    redis->stop();
+    if (changes) changes->stop();
+    if (redis) redis->stop();
   }
 };
 
@@ -143,7 +159,7 @@ struct application::impl {
         engine(cfg.server.threads == 1 ? asio::any_io_executor(ioc.get_executor())
                                        : asio::any_io_executor(asio::make_strand(ioc)),
                store, analyzer, engine_options_from(cfg), real_clock()),
-        gate(cfg, real_clock()),
+        gate(cfg, real_clock(), stores.limits_redis()),
         svc{cfg, engine, store, gate, feed, real_clock(), real_clock().now()},
         service_metrics(registry),
         routes(make_routes()),

@@ -208,6 +208,8 @@ std::vector<key_spec> build_table() {
       integer_key("rate_limit.submit.burst", FIELD(rate_limit.submit.burst), 0, 1'000'000'000),
       number_key("rate_limit.poll.rate_per_second", FIELD(rate_limit.poll.rate_per_second), 0),
       integer_key("rate_limit.poll.burst", FIELD(rate_limit.poll.burst), 0, 1'000'000'000),
+      // redis is accepted with either store.backend: the buckets live in
+      // store.redis_url's Redis, which then need not hold the jobs too.
       choice_key("rate_limit.backend", FIELD(rate_limit.backend), {"local", "redis"}),
 
       list_key("auth.api_keys", FIELD(auth.api_keys), check_api_key, secret),

@@ -1,18 +1,9 @@
 #include "jobrelay/limit/rate_limiter.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <functional>
 
 namespace jobrelay::limit {
-namespace {
-
-std::uint64_t ceil_seconds(std::chrono::nanoseconds d) {
-  if (d.count() <= 0) return 0;
-  return static_cast<std::uint64_t>((d.count() + 999'999'999) / 1'000'000'000);
-}
-
-}  // namespace
 
 // Buckets in least-recently-used order (front = newest), so both the lazy
 // sweep and eviction start from the back in O(1) per bucket dropped. The map
@@ -91,24 +82,7 @@ decision rate_limiter::check(std::string_view client_id) {
       r = s.lru.front().bucket.try_take(now, spec_);
     }
   }
-  return make_decision(r);
-}
-
-decision rate_limiter::make_decision(const take_result& r) const {
-  decision d;
-  d.enabled = true;
-  d.allowed = r.allowed;
-  d.limit = static_cast<std::uint64_t>(std::max(std::floor(spec_.burst), 1.0));
-  d.remaining = r.remaining;
-  d.reset_seconds = ceil_seconds(r.reset);
-  d.retry_after_seconds = ceil_seconds(r.retry_after);
-  // HTTP delay-seconds: a rejection must never advise 0 (API.md).
-  if (!d.allowed) d.retry_after_seconds = std::max<std::uint64_t>(d.retry_after_seconds, 1);
-  d.policy.limit = d.limit;
-  d.policy.window_seconds = std::max<std::uint64_t>(
-      static_cast<std::uint64_t>(std::ceil(static_cast<double>(d.limit) / spec_.rate_per_second)),
-      1);
-  return d;
+  return decide(spec_, r);
 }
 
 std::size_t rate_limiter::sweep() {

@@ -12,7 +12,7 @@ namespace jobrelay::api {
 template <class Handler>
 http::handler admitted_route(service& s, limit_class which, Handler h) {
   return [&s, which, h](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-    auto admitted = s.gate.admit(ctx, which);
+    auto admitted = co_await s.gate.admit(ctx, which);
     ctx.client = admitted.client_id;
     if (admitted.rejection) co_return std::move(*admitted.rejection);
     auto res = co_await h(s, ctx, admitted);

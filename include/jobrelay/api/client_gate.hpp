@@ -4,6 +4,8 @@
 // per-client token buckets for submits and polls with their RateLimit headers.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +19,10 @@ namespace jobrelay {
 struct config;
 class clock;
 }  // namespace jobrelay
+
+namespace jobrelay::redis {
+class client;
+}
 
 namespace jobrelay::api {
 
@@ -40,13 +46,19 @@ struct admission {
 
 class client_gate {
  public:
-  client_gate(const config& cfg, const clock& clock);
+  // `shared_limits`: the Redis that holds the buckets all replicas share
+  // (rate_limit.backend: redis); null for per-replica buckets only. It must
+  // outlive the gate.
+  client_gate(const config& cfg, const clock& clock, redis::client* shared_limits = nullptr);
   ~client_gate();
 
   // `link_token_job`: on the event-stream route, the job whose link token (the
-  // `token` query parameter) may stand in for the API key.
-  admission admit(const http::request_context& ctx, limit_class which,
-                  std::string_view link_token_job = {});
+  // `token` query parameter) may stand in for the API key. A coroutine
+  // because shared limits ask Redis; it never fails and, Redis down or slow,
+  // answers within the Redis client's command timeout. `ctx` and
+  // `link_token_job` must stay valid until it completes.
+  boost::asio::awaitable<admission> admit(const http::request_context& ctx, limit_class which,
+                                          std::string_view link_token_job = {});
 
   // The client by its address: the peer, or behind a trusted proxy the
   // right-most untrusted X-Forwarded-For entry.
@@ -60,6 +72,9 @@ class client_gate {
 
   // Requests refused by each limiter so far (a counter for /metrics).
   std::uint64_t rejections(limit_class which) const;
+  // Checks that shared limits could not make in Redis, so the replica's own
+  // buckets decided them (a counter for /metrics; 0 with local limits).
+  std::uint64_t fallbacks(limit_class which) const;
 
  private:
   struct impl;

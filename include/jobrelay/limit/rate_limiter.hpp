@@ -15,24 +15,10 @@
 
 #include "jobrelay/clock.hpp"
 #include "jobrelay/config.hpp"
+#include "jobrelay/limit/decision.hpp"
 #include "jobrelay/limit/token_bucket.hpp"
 
 namespace jobrelay::limit {
-
-// What the RateLimit / RateLimit-Policy / Retry-After headers need, already in
-// whole seconds.
-struct decision {
-  bool enabled = false;  // false: the limit is off (rate 0), send no RateLimit headers
-  bool allowed = true;
-  std::uint64_t limit = 0;                // the burst
-  std::uint64_t remaining = 0;            // whole tokens left
-  std::uint64_t reset_seconds = 0;        // until the bucket is full again, rounded up
-  std::uint64_t retry_after_seconds = 0;  // rounded up; at least 1 when rejected
-  struct policy_t {
-    std::uint64_t limit = 0;           // burst
-    std::uint64_t window_seconds = 0;  // burst / rate, rounded up, at least 1
-  } policy;
-};
 
 class rate_limiter {
  public:
@@ -65,7 +51,6 @@ class rate_limiter {
   struct shard;
 
   shard& shard_for(std::string_view client_id);
-  decision make_decision(const take_result& r) const;
 
   rate_spec spec_;
   const clock& clock_;
