@@ -1,5 +1,7 @@
 #include "child_process.hpp"
 
+#include <sys/prctl.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +21,10 @@ child_process::child_process(std::vector<std::string> argv,
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // A test binary that crashes must not leave its servers (redis-server,
+    // jobrelay) running: the kernel kills the child with its parent (with
+    // the thread that forked it, strictly: tests fork from their own thread).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     close(fds[0]);
