@@ -131,17 +131,7 @@ endpoint where(const std::string& url) {
   return parsed ? *parsed : endpoint{};
 }
 
-// Quick to notice and to recover, with room for a loaded two-core machine.
-client_options test_options() {
-  client_options options;
-  options.connections = 2;
-  options.connect_timeout = 2s;
-  options.command_timeout = 2s;
-  options.reconnect_min = 20ms;
-  options.reconnect_max = 200ms;
-  options.ping_interval = 200ms;
-  return options;
-}
+client_options test_options() { return jobrelay::testing::quick_redis_options(); }
 
 class RedisClient : public ::testing::Test {
  protected:

@@ -49,15 +49,6 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return true;
 }
 
-redis::client_options quick_options() {
-  redis::client_options o;
-  o.connect_timeout = 2s;
-  o.command_timeout = 2s;
-  o.reconnect_min = 20ms;
-  o.reconnect_max = 200ms;
-  o.ping_interval = 200ms;
-  return o;
-}
 
 // ---- the limiter alone ---------------------------------------------------------
 
@@ -82,7 +73,7 @@ class SharedRateLimiter : public ::testing::Test {
 
   redis::client& started_client(const std::string& url) {
     clients_.push_back(std::make_unique<redis::client>(io_.get_executor(), *redis::parse_url(url),
-                                                       quick_options()));
+                                                       quick_redis_options()));
     clients_.back()->start();
     EXPECT_TRUE(eventually([&] { return clients_.back()->connected(); }, 10s));
     return *clients_.back();
@@ -209,7 +200,7 @@ TEST_F(SharedRateLimiter, RefillsWithRedisTime) {
 
 TEST_F(SharedRateLimiter, AnOffLimitAsksRedisNothing) {
   // Never started: any call would fail at once and count a fallback.
-  redis::client idle(io_.get_executor(), *redis::parse_url(redis_->url()), quick_options());
+  redis::client idle(io_.get_executor(), *redis::parse_url(redis_->url()), quick_redis_options());
   rate_limiter local(rate_spec{0, 0}, real_clock());
   shared_rate_limiter limiter("submit", idle, local);
   for (int i = 0; i < 5; ++i) {

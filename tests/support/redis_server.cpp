@@ -11,6 +11,17 @@
 
 namespace jobrelay::testing {
 
+redis::client_options quick_redis_options() {
+  redis::client_options options;
+  options.connections = 2;
+  options.connect_timeout = std::chrono::seconds(2);
+  options.command_timeout = std::chrono::seconds(2);
+  options.reconnect_min = std::chrono::milliseconds(20);
+  options.reconnect_max = std::chrono::milliseconds(200);
+  options.ping_interval = std::chrono::milliseconds(200);
+  return options;
+}
+
 namespace {
 
 // A port nobody listens on right now. The kernel may hand it to someone else

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "jobrelay/redis/client.hpp"
 
 namespace jobrelay::testing {
 
@@ -29,6 +30,10 @@ struct redis_server_options {
   std::string tls_key_file;
   std::string tls_ca_file;
 };
+
+// Client options for tests: quick to notice an outage and to recover, with
+// room for a loaded two-core machine.
+redis::client_options quick_redis_options();
 
 class redis_server {
  public:
