@@ -12,7 +12,6 @@
 #include <boost/asio/write.hpp>
 #include <future>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "child_process.hpp"
 #include "jobrelay_process.hpp"
