@@ -120,7 +120,12 @@ TEST(ScaleOut, AJobSubmittedOnOneReplicaIsSeenOnTheOthersAndWaitersThereWakeOnIt
   ASSERT_EQ(seen_on_b.status, 202u) << seen_on_b.body;  // not 404: b reads the shared store
   EXPECT_FALSE(seen_on_b.header("ETag").empty());
 
-  // A long poll on c and an event stream on b, both on a job a polls.
+  // A long poll on c and an event stream on b, both on a job a polls. The
+  // job first settles (the first poll's progress is stored; later polls
+  // change nothing), so only the end can wake them.
+  for (const auto until = steady::now() + 10s;
+       http_get(c.port, "/results/" + id).body.find("\"progress\":0.1") == std::string::npos && steady::now() < until;)
+    std::this_thread::sleep_for(10ms);
   const auto etag = http_get(c.port, "/results/" + id).header("ETag");
   auto long_poll = std::async(std::launch::async, [&] {
     return http_get(c.port, "/results/" + id + "?wait=20", {{"If-None-Match", etag}});
