@@ -14,12 +14,12 @@ namespace jobrelay::api {
 
 namespace {
 
-// Shared buckets only when asked for and given a Redis; each counts in Redis
-// and falls back to the replica's limiter of the same limit.
-std::unique_ptr<limit::shared_rate_limiter> shared_or_null(const config& cfg, redis::client* redis,
-                                                           const char* name,
+// Shared buckets when given a Redis (the application gives one only for
+// rate_limit.backend: redis); each counts in Redis and falls back to the
+// replica's limiter of the same limit.
+std::unique_ptr<limit::shared_rate_limiter> shared_or_null(redis::client* redis, const char* name,
                                                            limit::rate_limiter& local) {
-  if (!redis || cfg.rate_limit.backend != "redis") return nullptr;
+  if (!redis) return nullptr;
   return std::make_unique<limit::shared_rate_limiter>(name, *redis, local);
 }
 
@@ -34,8 +34,8 @@ struct client_gate::impl {
         tokens(cfg.auth.link_secret),
         submit(cfg.rate_limit.submit, c),
         poll(cfg.rate_limit.poll, c),
-        shared_submit(shared_or_null(cfg, shared_limits, "submit", submit)),
-        shared_poll(shared_or_null(cfg, shared_limits, "poll", poll)) {}
+        shared_submit(shared_or_null(shared_limits, "submit", submit)),
+        shared_poll(shared_or_null(shared_limits, "poll", poll)) {}
 
   // Who is asking: the client id, or a 401 ready to send.
   admission identify(const http::request_context& ctx, std::string_view link_token_job) const;

@@ -37,7 +37,8 @@ constexpr const char* now_ms_lua =
 
 // KEYS: job, lease, active, done:succeeded, done:failed, idem
 // ARGV: id, meta, body, replica, lease_ms, job_ttl_ms, max_jobs, idem_value,
-//       idem_ttl_ms, job key prefix, body digest, result, status
+//       job key prefix, body digest, result, status
+// The idempotency key lives as long as its job (job_ttl_ms).
 // A job inserted unfinished is leased to this replica; one inserted
 // terminal (not the engine's way, but part of the contract) is nobody's.
 const redis::script& insert_script() {
@@ -47,9 +48,9 @@ if ARGV[8] ~= '' then
   if v then
     local sep = string.find(v, '\n', 1, true)
     if sep then
-      local rec = redis.call('HMGET', ARGV[10] .. string.sub(v, 1, sep - 1), 'm', 'r')
+      local rec = redis.call('HMGET', ARGV[9] .. string.sub(v, 1, sep - 1), 'm', 'r')
       if rec[1] then
-        if string.sub(v, sep + 1) == ARGV[11] then return {'reused', rec[1], rec[2] or ''} end
+        if string.sub(v, sep + 1) == ARGV[10] then return {'reused', rec[1], rec[2] or ''} end
         return {'conflict'}
       end
     end
@@ -62,17 +63,17 @@ if max > 0 and redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) + red
   return {'full'}
 end
 redis.call('HSET', KEYS[1], 'm', ARGV[2], 'b', ARGV[3])
-if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'r', ARGV[12]) end
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'r', ARGV[11]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-if ARGV[13] == 'succeeded' then
+if ARGV[12] == 'succeeded' then
   redis.call('ZADD', KEYS[4], now + tonumber(ARGV[6]), ARGV[1])
-elseif ARGV[13] == 'failed' then
+elseif ARGV[12] == 'failed' then
   redis.call('ZADD', KEYS[5], now + tonumber(ARGV[6]), ARGV[1])
 else
   redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[1])
 end
-if ARGV[8] ~= '' then redis.call('SET', KEYS[6], ARGV[8], 'PX', ARGV[9]) end
+if ARGV[8] ~= '' then redis.call('SET', KEYS[6], ARGV[8], 'PX', ARGV[6]) end
 return {'created'}
 )");
   return s;
@@ -217,14 +218,29 @@ boost::system::error_code unusable(std::string_view what, const result<redis::re
   return errc::store_unavailable;
 }
 
-result<jobs::snapshot_ptr> snapshot_from(const redis::reply& meta, const redis::reply& result_json) {
+// A stored record (its m and r fields) back into a job.
+result<decoded_job> decode_record(const redis::reply& meta, const redis::reply& result_json) {
   if (!is_string(meta)) return errc::store_unavailable;
   auto decoded = decode_job(meta.str, is_string(result_json) ? std::string_view(result_json.str) : "");
-  if (!decoded) {
-    spdlog::warn("redis: a job record could not be read; treated as unavailable");
-    return decoded.error();
-  }
+  if (!decoded) spdlog::warn("redis: a job record could not be read; treated as unavailable");
+  return decoded;
+}
+
+result<jobs::snapshot_ptr> snapshot_from(const redis::reply& meta, const redis::reply& result_json) {
+  auto decoded = decode_record(meta, result_json);
+  if (!decoded) return decoded.error();
   return std::make_shared<const jobs::job_snapshot>(std::move(decoded->state));
+}
+
+// Lease scripts take ids in bounded batches: one script call must not stall
+// Redis for long. `head` and then ids [at, at + lease_batch).
+constexpr std::size_t lease_batch = 500;
+std::vector<std::string> batch_args(std::vector<std::string> head, const std::vector<std::string>& ids,
+                                    std::size_t at) {
+  const auto end = std::min(ids.size(), at + lease_batch);
+  head.insert(head.end(), ids.begin() + static_cast<std::ptrdiff_t>(at),
+              ids.begin() + static_cast<std::ptrdiff_t>(end));
+  return head;
 }
 
 // A job's TTL in Redis: terminal jobs live result_ttl; others as long as
@@ -288,12 +304,8 @@ void redis_store::keep(const jobs::snapshot_ptr& job, std::uint64_t generation_a
   if (generation_at_read < stamps_floor_) return;
   if (auto s = changed_at_.find(job->id()); s != changed_at_.end() && s->second > generation_at_read) return;
   if (cache_.count(job->id())) return;
-  while (cache_bytes_ + size > options_.max_cache_bytes && !cache_order_.empty()) {
-    auto victim = cache_.find(cache_order_.front());
-    cache_bytes_ -= victim->second.job->byte_size();
-    cache_.erase(victim);
-    cache_order_.pop_front();
-  }
+  while (cache_bytes_ + size > options_.max_cache_bytes && !cache_order_.empty())
+    drop_locked(cache_.find(cache_order_.front()));
   // Redis expires the job result_ttl after it finished; the cache no later,
   // counted on this replica's steady clock (the writer's wall clock may differ).
   const auto age = std::max(std::chrono::system_clock::duration::zero(),
@@ -315,8 +327,10 @@ void redis_store::forget(std::string_view id) {
     changed_at_.clear();
     stamps_floor_ = generation_;
   }
-  auto it = cache_.find(key);
-  if (it == cache_.end()) return;
+  if (auto it = cache_.find(key); it != cache_.end()) drop_locked(it);
+}
+
+void redis_store::drop_locked(std::unordered_map<std::string, cache_entry>::iterator it) {
   cache_bytes_ -= it->second.job->byte_size();
   cache_order_.erase(it->second.order);
   cache_.erase(it);
@@ -337,6 +351,11 @@ std::string redis_store::job_key(std::string_view id) const {
 std::string redis_store::lease_key(std::string_view id) const {
   return options_.key_prefix + "lease:" + std::string(id);
 }
+// KEYS[1..5] of the insert, update and erase scripts.
+std::vector<std::string> redis_store::job_keys(std::string_view id) const {
+  const auto& p = options_.key_prefix;
+  return {job_key(id), lease_key(id), p + "active", p + "done:succeeded", p + "done:failed"};
+}
 
 bool redis_store::available() const { return client_.connected(); }
 
@@ -346,8 +365,8 @@ asio::awaitable<result<insert_outcome>> redis_store::insert(jobs::snapshot_ptr j
   const auto& p = options_.key_prefix;
   const std::string& id = job->id();
   const auto job_ttl = ttl_for(*job, options_);
-  std::vector<std::string> keys{job_key(id), lease_key(id), p + "active", p + "done:succeeded",
-                                p + "done:failed", claim ? p + "idem:" + claim->scoped_key : p + "idem:"};
+  auto keys = job_keys(id);
+  keys.push_back(claim ? p + "idem:" + claim->scoped_key : p + "idem:");
   std::vector<std::string> args{id,
                                 encode_meta(job->state(), run.next_poll),
                                 std::move(run.request_body),
@@ -356,7 +375,6 @@ asio::awaitable<result<insert_outcome>> redis_store::insert(jobs::snapshot_ptr j
                                 ms(job_ttl),
                                 std::to_string(options_.max_jobs),
                                 claim ? id + "\n" + claim->body_digest : std::string(),
-                                ms(job_ttl),
                                 p + "job:",
                                 claim ? claim->body_digest : std::string(),
                                 std::string(job->result_json()),
@@ -377,11 +395,9 @@ asio::awaitable<result<insert_outcome>> redis_store::insert(jobs::snapshot_ptr j
 }
 
 asio::awaitable<result<void>> redis_store::update(jobs::snapshot_ptr job, milliseconds next_poll) {
-  const auto& p = options_.key_prefix;
   const std::string& id = job->id();
   const auto status = job->status();
-  std::vector<std::string> keys{job_key(id), lease_key(id), p + "active", p + "done:succeeded",
-                                p + "done:failed"};
+  auto keys = job_keys(id);
   std::vector<std::string> args{id,
                                 encode_meta(job->state(), next_poll),
                                 std::string(job->result_json()),
@@ -415,9 +431,7 @@ asio::awaitable<result<jobs::snapshot_ptr>> redis_store::find(std::string_view i
 }
 
 asio::awaitable<result<jobs::snapshot_ptr>> redis_store::erase(std::string_view id) {
-  const auto& p = options_.key_prefix;
-  std::vector<std::string> keys{job_key(id), lease_key(id), p + "active", p + "done:succeeded",
-                                p + "done:failed"};
+  auto keys = job_keys(id);
   std::vector<std::string> args{std::string(id), channel_};
   auto r = co_await client_.eval(erase_script(), std::move(keys), std::move(args));
   if (r && r->is_nil()) co_return errc::job_not_found;
@@ -458,12 +472,8 @@ asio::awaitable<void> redis_store::maintain() {
 
 asio::awaitable<result<std::vector<std::string>>> redis_store::renew(std::vector<std::string> ids) {
   std::vector<std::string> lost;
-  // Bounded batches: one script call must not stall Redis for long.
-  constexpr std::size_t batch = 500;
-  for (std::size_t at = 0; at < ids.size(); at += batch) {
-    std::vector<std::string> args{options_.replica_id, ms(options_.lease), options_.key_prefix + "lease:"};
-    const auto end = std::min(ids.size(), at + batch);
-    args.insert(args.end(), std::make_move_iterator(ids.begin() + at), std::make_move_iterator(ids.begin() + end));
+  for (std::size_t at = 0; at < ids.size(); at += lease_batch) {
+    auto args = batch_args({options_.replica_id, ms(options_.lease), options_.key_prefix + "lease:"}, ids, at);
     std::vector<std::string> keys{options_.key_prefix + "active"};
     auto r = co_await client_.eval(renew_script(), std::move(keys), std::move(args));
     if (!r || r->type != redis::reply::kind::array) co_return unusable("renew", r);
@@ -482,12 +492,9 @@ asio::awaitable<result<std::vector<claimed_job>>> redis_store::claim(std::size_t
   if (!r || r->type != redis::reply::kind::array) co_return unusable("claim", r);
   std::vector<claimed_job> out;
   for (const auto& e : r->elements) {
-    if (e.type != redis::reply::kind::array || e.elements.size() != 3 || !is_string(e.elements[0])) continue;
-    auto decoded = decode_job(e.elements[0].str, is_string(e.elements[1]) ? std::string_view(e.elements[1].str) : "");
-    if (!decoded) {
-      spdlog::warn("redis: a job record to take over could not be read; skipped");
-      continue;
-    }
+    if (e.type != redis::reply::kind::array || e.elements.size() != 3) continue;
+    auto decoded = decode_record(e.elements[0], e.elements[1]);
+    if (!decoded) continue;  // logged; its lease lapses again and it stays where it is
     claimed_job c;
     c.run.next_poll = decoded->next_poll;
     if (is_string(e.elements[2])) c.run.request_body = e.elements[2].str;
@@ -498,11 +505,8 @@ asio::awaitable<result<std::vector<claimed_job>>> redis_store::claim(std::size_t
 }
 
 asio::awaitable<void> redis_store::release(std::vector<std::string> ids) {
-  constexpr std::size_t batch = 500;
-  for (std::size_t at = 0; at < ids.size(); at += batch) {
-    std::vector<std::string> args{options_.replica_id, options_.key_prefix + "lease:"};
-    const auto end = std::min(ids.size(), at + batch);
-    args.insert(args.end(), ids.begin() + at, ids.begin() + end);
+  for (std::size_t at = 0; at < ids.size(); at += lease_batch) {
+    auto args = batch_args({options_.replica_id, options_.key_prefix + "lease:"}, ids, at);
     std::vector<std::string> keys{options_.key_prefix + "active"};
     auto r = co_await client_.eval(release_script(), std::move(keys), std::move(args));
     if (!r) co_return;

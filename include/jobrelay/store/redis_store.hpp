@@ -76,6 +76,7 @@ class redis_store final : public results_store {
  private:
   std::string job_key(std::string_view id) const;
   std::string lease_key(std::string_view id) const;
+  std::vector<std::string> job_keys(std::string_view id) const;
 
   // The local cache of finished jobs.
   jobs::snapshot_ptr cached(std::string_view id, std::uint64_t& generation);
@@ -87,6 +88,7 @@ class redis_store final : public results_store {
     steady_time expires_at;
     std::list<std::string>::iterator order;
   };
+  void drop_locked(std::unordered_map<std::string, cache_entry>::iterator it);
 
   redis::client& client_;
   redis::subscriber& changes_;
