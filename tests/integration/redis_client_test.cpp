@@ -166,9 +166,10 @@ class RedisClient : public ::testing::Test {
     return std::make_unique<client>(io_.get_executor(), where(url), options);
   }
 
-  // A started client with all its connections up.
-  std::unique_ptr<client> connected_client(client_options options = test_options()) {
-    auto c = make_client(redis_->url(), options);
+  // A started client with all its connections up, to the test's Redis or
+  // to `url` (a scripted fake).
+  std::unique_ptr<client> connected_client(client_options options = test_options(), std::string url = {}) {
+    auto c = make_client(url.empty() ? redis_->url() : url, options);
     event_count ups;
     c->on_up(ups.hook());
     c->start();
@@ -588,11 +589,7 @@ TEST_F(RedisClient, GarbageFromTheServerBreaksTheConnectionNotTheProcess) {
   });
   client_options options = test_options();
   options.connections = 1;
-  auto c = make_client(fake.url(), options);
-  event_count ups;
-  c->on_up(ups.hook());
-  c->start();
-  ASSERT_TRUE(ups.wait_for_at_least(1, 10s));
+  auto c = connected_client(options, fake.url());
   EXPECT_TRUE(fails_with(run(c->execute({"GET", "k"})), errc::store_unavailable));
   EXPECT_TRUE(log_.wait_for("connection lost (protocol error", 2s)) << log_.text();
 }
@@ -604,11 +601,7 @@ TEST_F(RedisClient, AReplyNobodyAskedForBreaksTheConnection) {
   });
   client_options options = test_options();
   options.connections = 1;
-  auto c = make_client(fake.url(), options);
-  event_count ups;
-  c->on_up(ups.hook());
-  c->start();
-  ASSERT_TRUE(ups.wait_for_at_least(1, 10s));
+  auto c = connected_client(options, fake.url());
   run(c->execute({"GET", "k"}));  // answered or failed: either is fine
   EXPECT_TRUE(log_.wait_for("connection lost (a reply nobody asked for)", 2s)) << log_.text();
 }
@@ -621,11 +614,7 @@ TEST_F(RedisClient, AnOversizedReplyBreaksTheConnection) {
   client_options options = test_options();
   options.connections = 1;
   options.max_reply_bytes = 1024;
-  auto c = make_client(fake.url(), options);
-  event_count ups;
-  c->on_up(ups.hook());
-  c->start();
-  ASSERT_TRUE(ups.wait_for_at_least(1, 10s));
+  auto c = connected_client(options, fake.url());
   EXPECT_TRUE(fails_with(run(c->execute({"GET", "k"})), errc::store_unavailable));
   EXPECT_TRUE(log_.wait_for("a reply larger than 1024 bytes", 2s)) << log_.text();
 }
