@@ -29,17 +29,22 @@ std::uint64_t next(std::uint64_t& state) {
 
 }  // namespace
 
-std::string new_request_id() {
+void new_request_id(std::string& id) {
   thread_local std::uint64_t state = [] {
     std::random_device rd;
     return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   }();
   static constexpr char hex[] = "0123456789abcdef";
-  std::string id(32, '0');
+  id.assign(32, '0');
   for (int half = 0; half < 2; ++half) {
     std::uint64_t v = next(state);
     for (int i = 0; i < 16; ++i, v >>= 4) id[half * 16 + i] = hex[v & 0xf];
   }
+}
+
+std::string new_request_id() {
+  std::string id;
+  new_request_id(id);
   return id;
 }
 

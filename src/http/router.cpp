@@ -1,23 +1,31 @@
 #include "jobrelay/http/router.hpp"
 
 #include <algorithm>
+#include <array>
+#include <stdexcept>
 
 #include "jobrelay/http/problem.hpp"
 
 namespace jobrelay::http {
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
+// Calls each(segment) for the segments of a path ("/a/b" -> "a", "b"; "/" ->
+// ""), stopping early when each returns false. No allocation: it runs on
+// every request.
+template <typename Each>
+void for_each_segment(std::string_view path, Each&& each) {
   std::size_t start = 1;  // paths start with '/'
   while (start <= path.size()) {
     const auto end = path.find('/', start);
-    out.push_back(path.substr(start, end == std::string_view::npos ? path.npos : end - start));
-    if (end == std::string_view::npos) break;
+    if (!each(path.substr(start, end == std::string_view::npos ? path.npos : end - start))) return;
+    if (end == std::string_view::npos) return;
     start = end + 1;
   }
-  return out;
 }
+
+// A path longer than every pattern matches nothing, so matching a request
+// needs only this many slots.
+constexpr std::size_t max_segments = 8;
 
 bool is_placeholder(std::string_view s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
 
@@ -25,19 +33,29 @@ bool is_placeholder(std::string_view s) { return s.size() > 2 && s.front() == '{
 
 void router::add(verb method, std::string pattern, handler h) {
   route r{method, pattern, {}, std::move(h)};
-  for (auto seg : split_path(pattern)) r.segments.emplace_back(seg);
+  for_each_segment(pattern, [&](std::string_view seg) {
+    r.segments.emplace_back(seg);
+    return true;
+  });
+  if (r.segments.size() > max_segments)
+    throw std::invalid_argument("route pattern has more than 8 segments: " + r.pattern);
   routes_.push_back(std::move(r));
 }
 
 const router::route* router::match(std::string_view path, verb method, std::string_view& param,
                                    std::string& allow) const {
-  const auto segments = split_path(path);
+  std::array<std::string_view, max_segments + 1> segments;
+  std::size_t count = 0;
+  for_each_segment(path, [&](std::string_view seg) {
+    segments[count++] = seg;
+    return count < segments.size();
+  });
   const route* found = nullptr;
   for (const auto& r : routes_) {
-    if (r.segments.size() != segments.size()) continue;
+    if (r.segments.size() != count || count > max_segments) continue;
     std::string_view candidate;
     bool ok = true;
-    for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+    for (std::size_t i = 0; i < count && ok; ++i) {
       if (is_placeholder(r.segments[i])) {
         ok = !segments[i].empty();
         candidate = segments[i];

@@ -21,6 +21,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/asio/write.hpp>
 #include <array>
+#include <charconv>
 #include <mutex>
 #include <unordered_set>
 
@@ -54,6 +55,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     tcp::socket* socket = nullptr;   // reset before the socket goes; strand only
     bool idle = false;               // waiting for a request's first byte; strand only
     std::string head;                // the serialized head of the answer being written
+    std::string request_id;          // of the request being served (storage reused)
   };
   std::mutex sessions_mutex;
   std::unordered_set<std::shared_ptr<session_slot>> sessions;
@@ -83,8 +85,10 @@ namespace {
 
 // The head of an answer, serialized by hand into a buffer the connection
 // keeps: Beast's serializer walks a variant of buffer sequences on every
-// write, a measured share of a small answer's CPU (bench/README.md).
-void serialize_head(std::string& out, const response& res) {
+// write, a measured share of a small answer's CPU (bench/README.md). The two
+// fields every answer gets, X-Request-Id and Content-Length, are written here
+// rather than set in the message, which would allocate a node for each.
+void serialize_head(std::string& out, const response& res, std::string_view request_id) {
   out.clear();
   out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   const unsigned code = res.result_int();
@@ -96,7 +100,16 @@ void serialize_head(std::string& out, const response& res) {
   out.append(reason.data(), reason.size());
   out += "\r\n";
   append_fields(out, res);
-  out += "\r\n";
+  out += "X-Request-Id: ";
+  out += request_id;
+  // RFC 9110 8.6: no Content-Length on 1xx, 204 and 304 (their bodies are empty).
+  if (code >= 200 && code != 204 && code != 304) {
+    out += "\r\nContent-Length: ";
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, res.body().size());
+    out.append(digits, end);
+  }
+  out += "\r\n\r\n";
 }
 
 // Writes a response; reports whether it was written whole.
@@ -105,9 +118,12 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, response& res, u
                                      std::string_view request_id, std::string& head) {
   res.version(version);
   res.keep_alive(keep_alive);
-  res.set("X-Request-Id", request_id);
-  res.prepare_payload();
-  serialize_head(head, res);
+  // Framing is ours alone: a handler's stray length or coding would contradict it.
+  res.erase(field::content_length);
+  res.erase(field::transfer_encoding);
+  const unsigned code = res.result_int();
+  if (code < 200 || code == 204 || code == 304) res.body().clear();
+  serialize_head(head, res, request_id);
   const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(res.body())};
   stream.expires_after(timeout);
   auto [ec, n] = co_await asio::async_write(stream, whole, nothrow);
@@ -176,7 +192,7 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
   const auto peer = socket.remote_endpoint(ec).address();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  auto slot = std::make_shared<session_slot>(session_slot{stream.get_executor(), &stream.socket()});
+  auto slot = std::make_shared<session_slot>(session_slot{stream.get_executor(), &stream.socket(), false, {}, {}});
   {
     std::lock_guard lock(sessions_mutex);
     sessions.insert(slot);
@@ -254,11 +270,11 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   }
 
   const auto& head = parser.get();
-  std::string request_id;
+  std::string& request_id = slot.request_id;
   if (const auto given = head["X-Request-Id"]; is_valid_request_id({given.data(), given.size()}))
     request_id.assign(given.data(), given.size());
   else
-    request_id = new_request_id();
+    new_request_id(request_id);
   // The answers made here before routing, with their access-log line.
   const auto refuse_early = [&](response& res) -> asio::awaitable<bool> {
     const bool written =

@@ -16,7 +16,7 @@ void memory_store::count(const jobs::snapshot_ptr& job, int delta) {
   }
 }
 
-void memory_store::remove_locked(std::unordered_map<std::string, entry>::iterator it) {
+void memory_store::remove_locked(by_id<entry>::iterator it) {
   if (it->second.job->terminal()) terminal_order_.erase(it->second.terminal_pos);
   if (!it->second.idempotency_key.empty()) keys_.erase(it->second.idempotency_key);
   stats_.bytes -= it->second.bytes;
@@ -103,8 +103,7 @@ result<void> memory_store::update_locked(jobs::snapshot_ptr job) {
 
 result<jobs::snapshot_ptr> memory_store::find_now(std::string_view id) const {
   std::lock_guard lock(mutex_);
-  // Heterogeneous lookup needs C++20 transparent hashing; the copy is small.
-  auto it = jobs_.find(std::string(id));
+  auto it = jobs_.find(id);
   if (it == jobs_.end()) return errc::job_not_found;
   // Expired but not swept yet: already gone for readers.
   if (it->second.job->terminal() && it->second.terminal_pos->expires_at <= clock_.now())
@@ -116,7 +115,7 @@ result<jobs::snapshot_ptr> memory_store::erase_now(std::string_view id) {
   jobs::snapshot_ptr was;
   {
     std::lock_guard lock(mutex_);
-    auto it = jobs_.find(std::string(id));
+    auto it = jobs_.find(id);
     if (it == jobs_.end()) return errc::job_not_found;
     was = it->second.job;
     remove_locked(it);

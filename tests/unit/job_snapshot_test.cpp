@@ -41,6 +41,25 @@ TEST(JobSnapshot, DocumentHasTheApiShapeAndElapsedMovesWithTime) {
   EXPECT_EQ(snap.etag(), "\"3\"");
 }
 
+TEST(JobSnapshot, ElapsedSecondsAreWrittenAsMillisecondsWithTrailingZerosTrimmed) {
+  const system_time t0{seconds(1'800'000'000)};
+  job_snapshot snap(running_state(t0));
+  const auto text_at = [&](system_time::duration after) {
+    const auto doc = snap.document(t0 + after);
+    const auto from = doc.find("\"elapsed_seconds\":") + 18;
+    return doc.substr(from, doc.find(',', from) - from);
+  };
+  EXPECT_EQ(text_at(milliseconds(0)), "0");
+  EXPECT_EQ(text_at(milliseconds(5)), "0.005");
+  EXPECT_EQ(text_at(milliseconds(50)), "0.05");
+  EXPECT_EQ(text_at(milliseconds(1010)), "1.01");
+  EXPECT_EQ(text_at(milliseconds(1900)), "1.9");
+  EXPECT_EQ(text_at(milliseconds(9000)), "9");
+  EXPECT_EQ(text_at(milliseconds(123456)), "123.456");
+  EXPECT_EQ(text_at(microseconds(1999999)), "1.999");  // floored, never rounded up
+  EXPECT_EQ(text_at(milliseconds(-20)), "0");           // a clock step back
+}
+
 TEST(JobSnapshot, TerminalDocumentFreezesElapsedAndCarriesResultUnchanged) {
   const system_time t0{seconds(1'800'000'000)};
   auto s = running_state(t0);

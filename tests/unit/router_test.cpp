@@ -57,3 +57,13 @@ TEST(Router, UnknownPathIs404ProblemAndWrongMethodIs405WithAllow) {
   EXPECT_EQ(res.result(), status::method_not_allowed);
   EXPECT_EQ(res[field::allow], "GET, DELETE");
 }
+
+TEST(Router, PathsLongerThanAnyPatternAreNotFoundAndDeepPatternsAreRefused) {
+  router r;
+  r.add(verb::get, "/a/b/c/d/e/f/g/{x}", echo("deep"));
+  EXPECT_EQ(call(r, verb::get, "/a/b/c/d/e/f/g/h").body(), "deep:h");
+  EXPECT_EQ(call(r, verb::get, "/a/b/c/d/e/f/g/h/i").result(), status::not_found);
+  EXPECT_EQ(call(r, verb::get, "/" + std::string(200, 'a') + std::string(300, '/')).result(),
+            status::not_found);
+  EXPECT_THROW(r.add(verb::get, "/1/2/3/4/5/6/7/8/9", echo("too deep")), std::invalid_argument);
+}

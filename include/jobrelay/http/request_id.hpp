@@ -17,5 +17,7 @@ bool is_valid_request_id(std::string_view id);
 // 32 lowercase hex digits (128 bits) from a per-thread generator seeded from
 // the OS: unique for correlation, cheap enough for every request. Not a secret.
 std::string new_request_id();
+// The same into `out`, reusing its storage (a connection keeps one).
+void new_request_id(std::string& out);
 
 }  // namespace jobrelay::http

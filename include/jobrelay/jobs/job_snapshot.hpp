@@ -36,6 +36,7 @@ class job_snapshot {
   const std::string& etag() const { return etag_; }
 
   double elapsed_seconds(system_time now) const;
+  std::int64_t elapsed_millis(system_time now) const;
 
   // Bytes this snapshot holds; what limits.max_cache_bytes counts.
   std::size_t byte_size() const;

@@ -9,6 +9,7 @@
 #include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "jobrelay/clock.hpp"
@@ -58,6 +59,15 @@ class memory_store final : public results_store {
     std::string id;
   };
   using terminal_list = std::list<terminal_mark>;
+  // Looked up by string_view without building a std::string per request.
+  struct id_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept {
+      return std::hash<std::string_view>{}(id);
+    }
+  };
+  template <typename Value>
+  using by_id = std::unordered_map<std::string, Value, id_hash, std::equal_to<>>;
   struct entry {
     jobs::snapshot_ptr job;
     std::size_t bytes = 0;
@@ -71,15 +81,15 @@ class memory_store final : public results_store {
 
   result<void> update_locked(jobs::snapshot_ptr job);
   void count(const jobs::snapshot_ptr& job, int delta);
-  void remove_locked(std::unordered_map<std::string, entry>::iterator it);
+  void remove_locked(by_id<entry>::iterator it);
   std::size_t sweep_locked(steady_time now);
   void evict_over_budget_locked();
 
   memory_store_options options_;
   const clock& clock_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, entry> jobs_;
-  std::unordered_map<std::string, key_record> keys_;
+  by_id<entry> jobs_;
+  by_id<key_record> keys_;
   std::function<void(std::string_view)> on_change_;
   terminal_list terminal_order_;
   store_stats stats_;
