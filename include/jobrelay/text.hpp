@@ -1,8 +1,9 @@
-// Small text helpers for HTTP field values, shared so each parser does not
-// grow its own.
+// Small text helpers (HTTP field values, string storage), shared so each
+// parser does not grow its own.
 #pragma once
 
 #include <cctype>
+#include <string>
 #include <string_view>
 
 namespace jobrelay {
@@ -21,5 +22,11 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) {
       return false;
   return true;
 }
+
+// Empties `s` and gives its heap storage back. `s = std::string()` and
+// `s.clear()` keep the old capacity in libstdc++ (a short source is copied
+// into the existing buffer), which for a string held for minutes (a request
+// body, a finished result) is memory nobody uses.
+inline void release_storage(std::string& s) { std::string().swap(s); }
 
 }  // namespace jobrelay

@@ -50,19 +50,26 @@ class deflater {
 
   std::optional<std::string> compress(std::string_view data) {
     if (!ok_ || deflateReset(&zs_) != Z_OK) return std::nullopt;
-    std::string out(deflateBound(&zs_, static_cast<uLong>(data.size())), '\0');
+    // Deflated into scratch space of the worst-case size, then copied out at
+    // its real size: a finished job keeps its compressed document for
+    // result_ttl, and a string resized down keeps the worst-case capacity
+    // (~2x the compressed size for a 1 KB document).
+    scratch_.resize(deflateBound(&zs_, static_cast<uLong>(data.size())));
     zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
     zs_.avail_in = static_cast<uInt>(data.size());
-    zs_.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs_.avail_out = static_cast<uInt>(out.size());
+    zs_.next_out = reinterpret_cast<Bytef*>(scratch_.data());
+    zs_.avail_out = static_cast<uInt>(scratch_.size());
     const int rc = deflate(&zs_, Z_FINISH);
     if (rc != Z_STREAM_END) return std::nullopt;
-    out.resize(zs_.total_out);
+    std::string out(scratch_.data(), zs_.total_out);
+    if (scratch_.capacity() > max_kept_scratch) release_storage(scratch_);  // a rare big one
     return out;
   }
 
  private:
+  static constexpr std::size_t max_kept_scratch = 64 * 1024;
   z_stream zs_{};
+  std::string scratch_;
   bool ok_ = false;
 };
 

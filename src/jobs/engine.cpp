@@ -19,6 +19,7 @@
 #include "jobrelay/jobs/wakeup_queue.hpp"
 #include "jobrelay/store/results_store.hpp"
 #include "jobrelay/upstream/analyzer.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::jobs {
 namespace asio = boost::asio;
@@ -394,7 +395,7 @@ asio::awaitable<void> engine::impl::after_submit(std::shared_ptr<job_run> job, a
   job_state& s = job->state;
   job->settle_submit();
   job->submitted = true;
-  job->body = std::string();  // the upstream has it; do not hold it for minutes
+  release_storage(job->body);  // the upstream has it; do not hold it for minutes
   switch (a.kind) {
     case outcome::accepted:
       s.status = job_status::running;

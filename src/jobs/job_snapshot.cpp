@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobrelay/time_format.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::jobs {
 namespace {
@@ -60,8 +61,9 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   if (s.status == job_status::succeeded)
     result_part_ = ",\"result\":" + (s.result_json.empty() ? std::string("null") : s.result_json);
   // The result is kept once, in the cached part: a finished job holds its
-  // (possibly large) result for result_ttl_seconds.
-  state_.result_json = std::string();
+  // (possibly large) result for result_ttl_seconds (release_storage: an
+  // assigned empty string kept ~1 KB per finished job in bench D).
+  release_storage(state_.result_json);
   auto& after_result = after_result_;
   if (s.error) {
     after_result += ",\"error\":{\"code\":" + json_quoted(s.error->code) +

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
 
+#include "jobrelay/text.hpp"
 #include "spawn.hpp"
 
 namespace jobrelay::redis::detail {
@@ -236,7 +237,7 @@ asio::awaitable<void> pipelined_connection::write_queued(std::shared_ptr<session
       end_session(*s, why, errc::store_unavailable);
       break;
     }
-    if (writing.capacity() > keep_write_capacity) writing = std::string();
+    if (writing.capacity() > keep_write_capacity) release_storage(writing);
   }
 }
 

@@ -40,6 +40,17 @@ TEST(Gzip, EachDocumentIsACompleteMemberOfItsOwnBytes) {
   EXPECT_EQ(gunzip(*gzip("")), "");
 }
 
+// A finished job keeps its compressed document for result_ttl: it must not
+// carry the worst-case buffer deflate was given.
+TEST(Gzip, CompressedDocumentsHoldOnlyTheirOwnBytes) {
+  const auto packed = gzip(std::string(20000, 'a'));
+  ASSERT_TRUE(packed);
+  EXPECT_LT(packed->capacity(), 2 * packed->size() + 16);
+  const std::string huge(1 << 20, 'x');  // past the scratch space a thread keeps
+  EXPECT_EQ(gunzip(*gzip(huge)), huge);
+  EXPECT_EQ(gunzip(*gzip("small")), "small");
+}
+
 TEST(Gzip, AcceptEncodingIsReadWithQualities) {
   EXPECT_TRUE(accepts_gzip("gzip"));
   EXPECT_TRUE(accepts_gzip("br, GZIP;q=0.5"));

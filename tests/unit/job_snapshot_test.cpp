@@ -76,6 +76,10 @@ TEST(JobSnapshot, TerminalDocumentFreezesElapsedAndCarriesResultUnchanged) {
   // Held once: in the cached document, not again in the state.
   EXPECT_EQ(snap.result_json(), s.result_json);
   EXPECT_TRUE(snap.state().result_json.empty());
+  // Its storage too, not only its text (an emptied string keeps its capacity).
+  s.result_json = "[" + std::string(2000, '1') + "]";
+  job_snapshot big(s);
+  EXPECT_LT(big.state().result_json.capacity(), 64u);
 }
 
 TEST(JobSnapshot, FailedDocumentCarriesErrorWithUpstreamObject) {
