@@ -51,6 +51,9 @@ struct config {
     // Back-pressure: POST /analyze answers 503 while this many accepted jobs
     // wait for the upstream to answer their submit. 0: no bound.
     unsigned max_pending_submits = 10000;
+    // How long POST /analyze is held for room under that bound before it
+    // is refused; 0: refused at once.
+    unsigned admission_wait_ms = 2000;
     std::uint64_t max_response_bytes = 8388608;
     bool tls_verify = true;
     std::string tls_ca_file;  // empty: the system store

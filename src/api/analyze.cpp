@@ -48,7 +48,8 @@ http::response bad_body(std::string_view detail) {
 http::response upstream_busy() {
   return http::problem_with_retry(status::service_unavailable, "upstream-busy", "Service Unavailable",
                                   "the analyzer has not yet taken the jobs already accepted "
-                                  "(upstream.max_pending_submits); retry shortly",
+                                  "(upstream.max_pending_submits), and no room came within "
+                                  "upstream.admission_wait_ms; retry shortly",
                                   1);
 }
 
@@ -59,8 +60,15 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
                                        "Service Unavailable",
                                        "the server is shutting down; retry on another replica", 1);
   // Before any parsing: under overload a refusal must cost less than the
-  // work it refuses.
-  if (s.engine.backlogged()) co_return upstream_busy();
+  // work it refuses. A burst is held for room first (each submit the
+  // upstream answers lets one held request in), so it is absorbed rather
+  // than bounced; only a backlog that outlasts the wait is refused.
+  if (s.engine.backlogged()) {
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(s.cfg.upstream.admission_wait_ms);
+    const bool room = co_await s.engine.wait_for_room(until);
+    if (!room) co_return upstream_busy();
+  }
 
   const auto base = public_base_url(ctx.req, admitted.peer_is_trusted_proxy, s.cfg.server.public_url);
   if (!base)

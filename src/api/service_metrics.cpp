@@ -75,6 +75,12 @@ void service_metrics::watch(service& s, std::function<std::size_t()> open_connec
                     "gauge", {}, [&s] {
                       return std::vector<metrics::sample>{{{}, double(s.engine.pending_submits())}};
                     });
+  registry.callback("jobrelay_held_submits",
+                    "POST /analyze requests held for room under upstream.max_pending_submits "
+                    "(upstream.admission_wait_ms at most)",
+                    "gauge", {}, [&s] {
+                      return std::vector<metrics::sample>{{{}, double(s.engine.waiting_for_room())}};
+                    });
   registry.callback("jobrelay_open_connections", "Open client connections", "gauge", {},
                     [open_connections] {
                       return std::vector<metrics::sample>{{{}, double(open_connections())}};

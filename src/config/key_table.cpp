@@ -183,6 +183,7 @@ std::vector<key_spec> build_table() {
       integer_key("upstream.max_retries", FIELD(upstream.max_retries), 0, 100),
       integer_key("upstream.max_connections", FIELD(upstream.max_connections), 1),
       integer_key("upstream.max_pending_submits", FIELD(upstream.max_pending_submits), 0),
+      integer_key("upstream.admission_wait_ms", FIELD(upstream.admission_wait_ms), 0, 60000),
       integer_key("upstream.max_response_bytes", FIELD(upstream.max_response_bytes), 1),
       boolean_key("upstream.tls.verify", FIELD(upstream.tls_verify)),
       string_key("upstream.tls.ca_file", FIELD(upstream.tls_ca_file)),

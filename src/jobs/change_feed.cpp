@@ -39,6 +39,19 @@ void change_feed::notify(std::string_view id) {
   for (auto& w : it->second) wake_locked(w);
 }
 
+void change_feed::notify_one(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  auto it = by_job_.find(std::string(id));
+  if (it == by_job_.end()) return;
+  // Subscribers are kept in the order they came, and one that was woken
+  // keeps its place if it has to wait again.
+  for (auto& w : it->second)
+    if (!w->changed) {
+      wake_locked(w);
+      return;
+    }
+}
+
 void change_feed::notify_all() {
   std::lock_guard lock(mutex_);
   for (auto& [id, list] : by_job_)

@@ -14,6 +14,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "jobrelay/jobs/change_feed.hpp"
 #include "jobrelay/jobs/job_id.hpp"
 #include "jobrelay/jobs/schedules.hpp"
 #include "jobrelay/jobs/wakeup_queue.hpp"
@@ -109,6 +110,16 @@ void fail(job_state& s, std::string_view code, std::string message, system_time 
 struct counters {
   std::atomic<std::size_t> pending_submits{0};  // accepted, submit not settled
   std::atomic<std::size_t> active{0};           // admitted, not finished
+  // POST /analyze requests held for room (wait_for_room), in arrival order
+  // under one key; each settled submit gives the first of them its turn.
+  change_feed room;
+  std::atomic<std::size_t> room_waiters{0};
+  static constexpr std::string_view room_key = "room";
+
+  void settled() {
+    pending_submits.fetch_sub(1);
+    if (room_waiters.load() > 0) room.notify_one(room_key);
+  }
 };
 
 // An unfinished job as the engine keeps it between upstream calls.
@@ -126,7 +137,7 @@ struct job_run {
 
   // Its submit was answered, given up on, or will never be sent.
   void settle_submit() {
-    if (counted_in) counted_in->pending_submits.fetch_sub(1);
+    if (counted_in) counted_in->settled();
     counted_in.reset();
   }
 
@@ -291,6 +302,7 @@ asio::awaitable<result<void>> engine::cancel(std::string id) {
 
 void engine::stop() {
   if (impl_->stopped.exchange(true)) return;
+  impl_->count->room.close();  // held submits are refused now, not at their deadline
   asio::dispatch(impl_->executor, [&m = *impl_] { m.stop_all(); });
 }
 
@@ -301,6 +313,36 @@ bool engine::backlogged() const {
 }
 
 std::size_t engine::active() const { return impl_->count->active.load(); }
+
+std::size_t engine::waiting_for_room() const { return impl_->count->room_waiters.load(); }
+
+asio::awaitable<bool> engine::wait_for_room(std::chrono::steady_clock::time_point deadline) {
+  // The counters outlive a stopped engine; so does this wait's hold on them.
+  const std::shared_ptr<counters> count = impl_->count;
+  count->room_waiters.fetch_add(1);
+  struct leave {
+    counters& c;
+    bool took_room = false;
+    ~leave() {
+      c.room_waiters.fetch_sub(1);
+      // A turn this waiter was given but did not use goes to the next one.
+      if (!took_room && c.room_waiters.load() > 0) c.room.notify_one(counters::room_key);
+    }
+  } left{*count};
+  // Subscribed before the first look, so a submit settling in between is
+  // not missed.
+  const std::string key(counters::room_key);  // named: no temporaries in a co_await (GCC 12)
+  auto turn = co_await count->room.subscribe(key);
+  for (;;) {
+    if (impl_->stopped) co_return false;
+    if (!backlogged()) {
+      left.took_room = true;
+      co_return true;
+    }
+    const bool woken = co_await turn.wait(deadline);
+    if (!woken) co_return false;  // the wait ran out
+  }
+}
 
 void engine::impl::admit(std::shared_ptr<job_run> job) {
   if (stopped) return;  // shutting down: it stays queued in the store

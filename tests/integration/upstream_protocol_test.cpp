@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "fake_upstream.hpp"
@@ -52,6 +54,30 @@ struct Harness {
   fake_upstream upstream;
   running_service svc;
 };
+
+// Submits hang while `stalled` (until the per-call timeout; the engine
+// retries), else are accepted and counted; a poll finds the job done.
+fake_upstream::handler stallable_submits(std::atomic<bool>& stalled, std::atomic<int>& answered) {
+  return [&stalled, &answered](const fake_request& r) {
+    if (r.method == "POST") {
+      if (stalled) return fake_action::hang();
+      ++answered;
+      return accepted();
+    }
+    return fake_action::json(200, R"({"status":"succeeded","result":1})");
+  };
+}
+
+// At most two accepted jobs wait for their submit; a third POST is held up
+// to `admission_wait_ms` for room. Hung submits time out fast and are retried.
+std::function<void(config&)> two_pending_at_most(unsigned admission_wait_ms) {
+  return [admission_wait_ms](config& c) {
+    c.upstream.max_pending_submits = 2;
+    c.upstream.admission_wait_ms = admission_wait_ms;
+    c.upstream.request_timeout_ms = 300;
+    c.upstream.max_retries = 50;
+  };
+}
 
 }  // namespace
 
@@ -367,26 +393,15 @@ TEST(UpstreamProtocol, TheDeadlineWinsOverAnUpstreamCallInFlight) {
 }
 
 // The admission rule: while the upstream has not taken the jobs already
-// accepted, a new submit is refused with 503 + Retry-After instead of joining
-// a queue that only grows; once the upstream catches up, jobs are accepted
+// accepted, a new submit is held for room and then refused with 503 +
+// Retry-After instead of joining a queue that only grows; once the upstream catches up, jobs are accepted
 // again, and every accepted job reached the upstream.
 TEST(UpstreamProtocol, BackPressureRefusesSubmitsWhileTheUpstreamIsBehind) {
   std::atomic<bool> stalled{true};
   std::atomic<int> submits_answered{0};
   Harness h(
-      [&](const fake_request& r) {
-        if (r.method == "POST") {
-          if (stalled) return fake_action::hang();
-          ++submits_answered;
-          return accepted();
-        }
-        return fake_action::json(200, R"({"status":"succeeded","result":1})");
-      },
-      [](config& c) {
-        c.upstream.max_pending_submits = 2;
-        c.upstream.request_timeout_ms = 300;
-        c.upstream.max_retries = 20;
-      });
+      stallable_submits(stalled, submits_answered),
+      two_pending_at_most(200));  // a third is held 200 ms for room, then refused
   const auto first = http_post(h.svc.port(), "/analyze", "{}");
   const auto second = http_post(h.svc.port(), "/analyze", "{}");
   ASSERT_EQ(first.status, 202u) << first.body;
@@ -407,6 +422,37 @@ TEST(UpstreamProtocol, BackPressureRefusesSubmitsWhileTheUpstreamIsBehind) {
   EXPECT_EQ(later.status, 202u) << later.body;
   EXPECT_EQ(h.svc.wait_until_terminal(json::parse(later.body)["id"]).status, 200u);
   EXPECT_EQ(submits_answered.load(), 3) << "every accepted job, and only those, reached the upstream";
+}
+
+// A burst past the bound is held, not refused: each submit the upstream
+// answers lets one held request in, and every job accepted reaches the
+// upstream once. What a client sees is a slower 202, not a 503 to retry.
+TEST(UpstreamProtocol, ABurstPastTheAdmissionBoundIsHeldAndLetInAsTheUpstreamTakesSubmits) {
+  std::atomic<bool> stalled{true};
+  std::atomic<int> submits_answered{0};
+  Harness h(
+      stallable_submits(stalled, submits_answered),
+      two_pending_at_most(20000));
+  const auto first = h.submit("{}");
+  const auto second = h.submit("{}");
+  // Two more arrive while the upstream takes nothing: both are held.
+  auto third = std::async(std::launch::async, [&] { return http_post(h.svc.port(), "/analyze", "{}"); });
+  auto fourth = std::async(std::launch::async, [&] { return http_post(h.svc.port(), "/analyze", "{}"); });
+  const auto held = [&] { return json::parse(http_get(h.svc.port(), "/stats").body)["held"]["submits"]; };
+  for (int i = 0; i < 500 && held() != 2; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(held(), 2);
+  EXPECT_EQ(third.wait_for(0s), std::future_status::timeout) << "held, not answered";
+
+  stalled = false;  // the upstream recovers: each answered submit lets one in
+  const auto third_reply = third.get();
+  const auto fourth_reply = fourth.get();
+  ASSERT_EQ(third_reply.status, 202u) << third_reply.body;
+  ASSERT_EQ(fourth_reply.status, 202u) << fourth_reply.body;
+  EXPECT_EQ(held(), 0);
+  for (const auto& id : {first, second, std::string(json::parse(third_reply.body)["id"]),
+                         std::string(json::parse(fourth_reply.body)["id"])})
+    h.finish(id, 200);
+  EXPECT_EQ(submits_answered.load(), 4) << "every accepted job reached the upstream once";
 }
 
 // A DELETE while the job's poll is out: the job is gone at once, the call is

@@ -44,6 +44,9 @@ class change_feed {
   // Must be called from the coroutine that will wait (its executor wakes it).
   boost::asio::awaitable<subscription> subscribe(std::string id);
   void notify(std::string_view id);
+  // Wakes only the longest-waiting subscriber of `id` not woken yet: a queue
+  // where each notification is one turn (engine::wait_for_room).
+  void notify_one(std::string_view id);
   // Wakes every waiter to read its job again (changes may have been missed).
   void notify_all();
   // Wakes everyone, now and later (shutdown): waits return at once.

@@ -94,6 +94,15 @@ class engine {
   // True while submit() would refuse with errc::upstream_backlog: lets a
   // handler refuse before it reads the body.
   bool backlogged() const;
+  // Holds the caller until fewer than max_pending_submits accepted jobs wait
+  // for their submit, or until `deadline`: back-pressure that absorbs a
+  // burst instead of refusing it. Each settled submit wakes the longest-held
+  // caller (a newcomer that finds room is not held at all). True when there
+  // is room: call submit() at once (on one thread nothing runs in between;
+  // with several, submit() may still refuse).
+  boost::asio::awaitable<bool> wait_for_room(std::chrono::steady_clock::time_point deadline);
+  // Requests held in wait_for_room now.
+  std::size_t waiting_for_room() const;
 
   // Set before jobs run.
   void observe(engine_observer observer);
