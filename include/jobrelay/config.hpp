@@ -48,9 +48,9 @@ struct config {
     unsigned request_timeout_ms = 10000;
     unsigned max_retries = 5;
     unsigned max_connections = 64;
-    // Back-pressure: POST /analyze answers 503 while this many accepted jobs
-    // wait for the upstream to answer their submit. 0: no bound.
-    unsigned max_pending_submits = 10000;
+    // Back-pressure: POST /analyze is held (then refused 503) while this many
+    // accepted jobs wait for the upstream to answer their submit. 0: no bound.
+    unsigned max_pending_submits = 1000;
     // How long POST /analyze is held for room under that bound before it
     // is refused; 0: refused at once.
     unsigned admission_wait_ms = 2000;

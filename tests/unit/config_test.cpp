@@ -108,7 +108,8 @@ TEST(Config, EmptyObjectGivesEveryDefault) {
   EXPECT_EQ(c.server.drain_delay_ms, 0u);
   EXPECT_EQ(c.upstream.base_url, "http://127.0.0.1:9000");
   EXPECT_EQ(c.upstream.max_response_bytes, 8388608u);
-  EXPECT_EQ(c.upstream.max_pending_submits, 10000u);
+  EXPECT_EQ(c.upstream.max_pending_submits, 1000u);
+  EXPECT_EQ(c.upstream.admission_wait_ms, 2000u);
   EXPECT_TRUE(c.upstream.tls_verify);
   EXPECT_DOUBLE_EQ(c.polling.upstream_backoff, 1.5);
   EXPECT_EQ(c.limits.max_cache_bytes, defaults.limits.max_cache_bytes);
@@ -195,6 +196,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_value{R"({"upstream": {"base_url": "http://"}})", "upstream.base_url:"},
         bad_value{R"({"upstream": {"max_retries": 101}})",
                   "upstream.max_retries: expected an integer between 0 and 100, got 101"},
+        bad_value{R"({"upstream": {"admission_wait_ms": 60001}})",
+                  "upstream.admission_wait_ms: expected an integer between 0 and 60000, got 60001"},
         bad_value{R"({"upstream": {"tls": {"verify": "yes"}}})",
                   R"(upstream.tls.verify: expected true or false, got "yes")"},
         bad_value{R"({"upstream": {"submit_path": "analyze"}})", "upstream.submit_path:"},
