@@ -28,6 +28,7 @@
 #include "jobrelay/redis/client.hpp"
 #include "redis_server.hpp"
 #include "test_pki.hpp"
+#include "threaded_io.hpp"
 
 namespace {
 
@@ -45,6 +46,7 @@ using jobrelay::redis::subscriber;
 using jobrelay::testing::captured_log;
 using jobrelay::testing::redis_server;
 using jobrelay::testing::redis_server_options;
+using jobrelay::testing::threaded_io;
 using steady = std::chrono::steady_clock;
 
 ::testing::AssertionResult fails_with(const result<reply>& r, errc expected) {
@@ -135,14 +137,7 @@ client_options test_options() { return jobrelay::testing::quick_redis_options();
 
 class RedisClient : public ::testing::Test {
  protected:
-  RedisClient() : work_(asio::make_work_guard(io_)) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-  }
-  ~RedisClient() override {
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
-  }
+  ~RedisClient() override { io_.stop_and_join(); }
 
   void SetUp() override {
     if (!redis_server::available()) GTEST_SKIP() << redis_server::missing_reason();
@@ -184,9 +179,7 @@ class RedisClient : public ::testing::Test {
   }
 
   captured_log log_;  // first: it outlives the threads that log into it
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
+  threaded_io io_;
   std::unique_ptr<redis_server> redis_;
 };
 

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
@@ -27,6 +26,7 @@
 #include "jobrelay/redis/client.hpp"
 #include "redis_server.hpp"
 #include "service_fixture.hpp"
+#include "threaded_io.hpp"
 
 namespace {
 
@@ -56,14 +56,9 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 // io_context as in the service.
 class SharedRateLimiter : public ::testing::Test {
  protected:
-  SharedRateLimiter() : work_(asio::make_work_guard(io_)) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-  }
   ~SharedRateLimiter() override {
     for (auto& c : clients_) c->stop();
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
+    io_.stop_and_join();
   }
 
   void SetUp() override {
@@ -110,9 +105,7 @@ class SharedRateLimiter : public ::testing::Test {
   }
 
   captured_log log_;  // first: it outlives the threads that log into it
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
+  threaded_io io_;
   std::unique_ptr<redis_server> redis_;
   std::vector<std::unique_ptr<redis::client>> clients_;
 };

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -18,6 +17,7 @@
 #include "scripted_upstream.hpp"
 #include "jobrelay/upstream/http_client.hpp"
 #include "test_pki.hpp"
+#include "threaded_io.hpp"
 
 namespace {
 
@@ -79,14 +79,7 @@ asio::awaitable<std::variant<result<http_reply>, std::monostate>> send_or_give_u
 // Calls run on a two-thread io_context, as in the service.
 class UpstreamHttpClient : public ::testing::Test {
  protected:
-  UpstreamHttpClient() : work_(asio::make_work_guard(io_)) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-  }
-  ~UpstreamHttpClient() override {
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
-  }
+  ~UpstreamHttpClient() override { io_.stop_and_join(); }
 
   reply_future start(http_client& client, http_call call) {
     // As in the service: each caller on a strand of its own.
@@ -110,9 +103,7 @@ class UpstreamHttpClient : public ::testing::Test {
     return http_client(io_.get_executor(), std::move(options));
   }
 
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
+  jobrelay::testing::threaded_io io_;
 };
 
 // ---- round trips -----------------------------------------------------------
