@@ -50,9 +50,10 @@ const router::route* router::match(std::string_view path, verb method, std::stri
     segments[count++] = seg;
     return count < segments.size();
   });
+  if (count > max_segments) return nullptr;
   const route* found = nullptr;
   for (const auto& r : routes_) {
-    if (r.segments.size() != count || count > max_segments) continue;
+    if (r.segments.size() != count) continue;
     std::string_view candidate;
     bool ok = true;
     for (std::size_t i = 0; i < count && ok; ++i) {

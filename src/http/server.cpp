@@ -83,6 +83,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
 namespace {
 
+// RFC 9110 6.4.1, 8.6: 1xx, 204 and 304 answers have no body and no
+// Content-Length.
+bool has_no_body(unsigned code) { return code < 200 || code == 204 || code == 304; }
+
 // The head of an answer, serialized by hand into a buffer the connection
 // keeps: Beast's serializer walks a variant of buffer sequences on every
 // write, a measured share of a small answer's CPU (bench/README.md). The two
@@ -102,8 +106,7 @@ void serialize_head(std::string& out, const response& res, std::string_view requ
   append_fields(out, res);
   out += "X-Request-Id: ";
   out += request_id;
-  // RFC 9110 8.6: no Content-Length on 1xx, 204 and 304 (their bodies are empty).
-  if (code >= 200 && code != 204 && code != 304) {
+  if (!has_no_body(code)) {
     out += "\r\nContent-Length: ";
     char digits[24];
     const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, res.body().size());
@@ -121,8 +124,7 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, response& res, u
   // Framing is ours alone: a handler's stray length or coding would contradict it.
   res.erase(field::content_length);
   res.erase(field::transfer_encoding);
-  const unsigned code = res.result_int();
-  if (code < 200 || code == 204 || code == 304) res.body().clear();
+  if (has_no_body(res.result_int())) res.body().clear();
   serialize_head(head, res, request_id);
   const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(res.body())};
   stream.expires_after(timeout);
