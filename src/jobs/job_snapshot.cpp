@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "jobrelay/time_format.hpp"
@@ -42,6 +43,15 @@ void append_millis_as_seconds(std::string& out, std::int64_t ms) {
 }
 
 }  // namespace
+
+void job_snapshot::publish_encoded(std::string made) const {
+  // One lock for all snapshots: it is held for a move, once per job version.
+  static std::mutex publishing;
+  const std::lock_guard lock(publishing);
+  if (encoded_ready_.load(std::memory_order_relaxed)) return;
+  encoded_ = std::move(made);
+  encoded_ready_.store(true, std::memory_order_release);
+}
 
 job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   const auto& s = state_;

@@ -38,6 +38,9 @@ boost::system::error_code code(errc e) {
 connection::connection(const asio::any_io_executor& executor, origin where,
                        ssl::context* tls_context)
     : where_(std::move(where)) {
+  // Beast reads max(512, free capacity) at a time: without room up front a
+  // finished job's status document (a few KB) took three reads.
+  buffer_.reserve(initial_read_buffer);
   if (tls_context != nullptr) {
     tls_.emplace(executor, *tls_context);
   } else {

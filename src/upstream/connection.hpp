@@ -67,6 +67,8 @@ class connection : public std::enable_shared_from_this<connection> {
                                                       steady_time deadline, read_limits limits,
                                                       bool head_request);
 
+  static constexpr std::size_t initial_read_buffer = 8192;
+
   origin where_;
   std::optional<boost::asio::ip::tcp::socket> plain_;
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "jobrelay/jobs/job_snapshot.hpp"
 
@@ -92,4 +94,30 @@ TEST(JobSnapshot, FailedDocumentCarriesErrorWithUpstreamObject) {
   EXPECT_EQ(doc["error"]["code"], "upstream_failed");
   EXPECT_EQ(doc["error"]["message"], "bad \"pdf\"");
   EXPECT_EQ(doc["error"]["upstream"]["code"], "X");
+}
+
+TEST(JobSnapshot, AnEncodingIsMadeOnceAndSharedByEveryLaterRequest) {
+  job_snapshot snap(running_state(system_time{seconds(1'800'000'000)}));
+  int made = 0;
+  const auto& first = snap.encoded_once([&] {
+    ++made;
+    return std::string("gzip-1");
+  });
+  const auto& second = snap.encoded_once([&] {
+    ++made;
+    return std::string("gzip-2");
+  });
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(first, "gzip-1");
+  EXPECT_EQ(&first, &second);
+}
+
+TEST(JobSnapshot, ThreadsRacingToEncodeAllSeeTheOnePublishedEncoding) {
+  job_snapshot snap(running_state(system_time{seconds(1'800'000'000)}));
+  std::vector<std::thread> threads;
+  std::vector<std::string> seen(8);
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    threads.emplace_back([&, i] { seen[i] = snap.encoded_once([i] { return std::to_string(i); }); });
+  for (auto& t : threads) t.join();
+  for (const auto& s : seen) EXPECT_EQ(s, seen.front());
 }

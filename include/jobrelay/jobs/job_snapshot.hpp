@@ -3,8 +3,8 @@
 // job is spliced in per request, everything else is cached bytes.
 #pragma once
 
+#include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,9 +43,14 @@ class job_snapshot {
 
   // A terminal job's document never changes, so an encoding of it (gzip) is
   // made once per version, by the first request that wants it.
+  // Not std::call_once: glibc's pthread_once ends with a futex wake, a
+  // syscall per finished job. Two threads racing here may both encode; the
+  // first to publish wins and the other's copy is dropped.
   template <class Make>
   const std::string& encoded_once(Make make) const {
-    std::call_once(encoded_flag_, [&] { encoded_ = make(); });
+    if (encoded_ready_.load(std::memory_order_acquire)) return encoded_;
+    std::string made = make();
+    publish_encoded(std::move(made));
     return encoded_;
   }
 
@@ -58,7 +63,9 @@ class job_snapshot {
   std::string result_part_;
   std::string after_result_;  // error and links
   std::string etag_;
-  mutable std::once_flag encoded_flag_;
+  void publish_encoded(std::string made) const;
+
+  mutable std::atomic<bool> encoded_ready_{false};
   mutable std::string encoded_;
 };
 
