@@ -248,7 +248,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     if (options.decorate_own) options.decorate_own(for_request, r);
     return r;
   };
-  bhttp::request_parser<bhttp::string_body> parser;
+  bhttp::request_parser<bhttp::string_body, field_allocator<char>> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(options.max_body_bytes);
   stream.expires_after(options.header_timeout);
@@ -398,12 +398,12 @@ asio::awaitable<bool> server::impl::write_stream(beast::tcp_stream& stream,
                                                  std::uint64_t& body_bytes) {
   const bool buffer_is_empty = buffer.size() == 0;
   if (buffer_is_empty) buffer.shrink_to_fit();  // a stream holds the connection for long
-  bhttp::response<bhttp::empty_body> head{std::move(res.base())};
+  bhttp::message<false, bhttp::empty_body, fields> head{std::move(res.base())};
   head.version(version);
   head.keep_alive(keep_alive);
   head.chunked(true);
   head.set("X-Request-Id", request_id);
-  bhttp::response_serializer<bhttp::empty_body> serializer(head);
+  bhttp::response_serializer<bhttp::empty_body, fields> serializer(head);
   stream.expires_after(options.idle_timeout);
   if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, nothrow); ec)
     co_return false;

@@ -2,7 +2,7 @@
 
 namespace jobrelay::http {
 
-void append_fields(std::string& out, const bhttp::fields& fields) {
+void append_fields(std::string& out, const fields& fields) {
   for (const auto& f : fields) {
     const auto name = f.name_string();
     const auto value = f.value();

@@ -117,7 +117,7 @@ asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
   }
   guard.disarm();
 
-  http::response message = parser.release();
+  auto message = parser.release();
   http_reply reply;
   reply.status = message.result_int();
   for (const auto& field : message) {

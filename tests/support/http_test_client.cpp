@@ -45,7 +45,7 @@ reply http_connection::send(jobrelay::http::request req) {
   if (auto ec = impl_->run([&](auto h) { bhttp::async_write(impl_->stream, req, h); }); ec)
     throw std::runtime_error("write: " + ec.message());
   reply out;
-  bhttp::response_parser<bhttp::string_body> parser;
+  bhttp::response_parser<bhttp::string_body, jobrelay::http::field_allocator<char>> parser;
   parser.body_limit(64 * 1024 * 1024);
   if (req.method() == bhttp::verb::head) parser.skip(true);
   if (auto ec = impl_->run([&](auto h) { bhttp::async_read(impl_->stream, impl_->buffer, parser, h); }); ec)

@@ -10,6 +10,6 @@
 namespace jobrelay::http {
 
 // Appends each field as "Name: value\r\n", in order.
-void append_fields(std::string& out, const bhttp::fields& fields);
+void append_fields(std::string& out, const fields& fields);
 
 }  // namespace jobrelay::http
