@@ -26,6 +26,7 @@
 #include "jobrelay/redis/client.hpp"
 #include "jobrelay/store/memory_store.hpp"
 #include "jobrelay/store/redis_store.hpp"
+#include "jobrelay/text.hpp"
 #include "jobrelay/upstream/http_analyzer.hpp"
 #include "jobrelay/upstream/http_client.hpp"
 
@@ -43,6 +44,8 @@ upstream::client_options client_options_from(const config& cfg) {
   o.max_response_bytes = cfg.upstream.max_response_bytes;
   o.tls_verify = cfg.upstream.tls_verify;
   o.tls_ca_file = cfg.upstream.tls_ca_file;
+  const std::string_view scheme = std::string_view(cfg.upstream.base_url).substr(0, 6);
+  o.tls_at_start = iequals_ascii(scheme, "https:") || !cfg.upstream.tls_ca_file.empty();
   return o;
 }
 

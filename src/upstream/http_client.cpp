@@ -73,12 +73,20 @@ struct http_client::impl {
   impl(asio::any_io_executor ex, client_options opts)
       : executor(std::move(ex)),
         options(std::move(opts)),
-        tls(make_tls_context(options)),
-        pool(std::make_shared<connection_pool>(options.max_connections, max_idle)) {}
+        pool(std::make_shared<connection_pool>(options.max_connections, max_idle)) {
+    if (options.tls_at_start) tls_context();
+  }
+
+  // Null when the trust store failed to load (logged once).
+  ssl::context* tls_context() {
+    std::call_once(tls_made, [this] { tls = make_tls_context(options); });
+    return tls ? &*tls : nullptr;
+  }
 
   asio::any_io_executor executor;
   const client_options options;
-  std::optional<ssl::context> tls;  // empty: the trust store failed to load
+  std::once_flag tls_made;
+  std::optional<ssl::context> tls;
   std::shared_ptr<connection_pool> pool;
 
   // Exchanges in flight, so that shutdown() can end them at once instead of
@@ -170,7 +178,8 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
   const read_limits limits{self->options.max_response_bytes, max_header_bytes};
   const bool head_request = request.method() == http::verb::head;
   const connect_settings settings{self->executor, self->options.connect_timeout,
-                                  self->tls ? &*self->tls : nullptr, self->options.tls_verify};
+                                  where->where.tls ? self->tls_context() : nullptr,
+                                  self->options.tls_verify};
 
   auto granted = co_await self->pool->acquire(where->where, deadline);
   if (!granted) co_return granted.error();

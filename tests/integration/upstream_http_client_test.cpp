@@ -600,6 +600,24 @@ TEST_F(UpstreamHttpClientTls, AnUnreadableCaFileFailsHttpsCalls) {
       fails_with(send(client, get(upstream.url("/", "localhost"))), errc::upstream_tls_failed));
 }
 
+TEST_F(UpstreamHttpClientTls, TheTrustStoreIsLoadedAtStartOnlyWhenAskedAndOtherwiseAtTheFirstHttpsCall) {
+  scripted_upstream tls_upstream(
+      [](const recorded_request&) { return upstream_action::respond(200, "secure"); }, ca_.issue());
+  scripted_upstream plain_upstream(
+      [](const recorded_request&) { return upstream_action::respond(200, "plain"); });
+  for (const bool at_start : {false, true}) {
+    auto options = trusting_options();
+    options.tls_at_start = at_start;
+    auto client = make_client(options);
+    auto plain = send(client, get(plain_upstream.url("/")));
+    ASSERT_TRUE(succeeds(plain));
+    EXPECT_EQ(plain->body, "plain");
+    auto secure = send(client, get(tls_upstream.url("/", "localhost")));
+    ASSERT_TRUE(succeeds(secure)) << "tls_at_start " << at_start;
+    EXPECT_EQ(secure->body, "secure");
+  }
+}
+
 TEST_F(UpstreamHttpClientTls, PlainHttpToATlsServerIsNotASuccess) {
   scripted_upstream upstream({}, ca_.issue());
   auto options = test_options();
