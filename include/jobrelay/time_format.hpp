@@ -8,5 +8,7 @@
 namespace jobrelay {
 
 std::string format_rfc3339(system_time t);
+// The same, appended: a job document writes two per version.
+void append_rfc3339(std::string& out, system_time t);
 
 }  // namespace jobrelay

@@ -61,9 +61,9 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   head_ += ",\"status\":\"";
   head_ += to_string(s.status);
   head_ += "\",\"created_at\":\"";
-  head_ += format_rfc3339(s.created_at);
+  append_rfc3339(head_, s.created_at);
   head_ += "\",\"updated_at\":\"";
-  head_ += format_rfc3339(s.updated_at);
+  append_rfc3339(head_, s.updated_at);
   head_ += "\",\"elapsed_seconds\":";
 
   if (s.progress) progress_part_ += ",\"progress\":" + number(*s.progress, 4);

@@ -82,6 +82,7 @@ std::size_t skip_value(std::string_view s, std::size_t i) {
 // Compact JSON text of a value: its bytes without the whitespace between
 // tokens (usually there is none and this is a copy). Member order is kept.
 std::string compact(std::string_view value) {
+  if (std::none_of(value.begin(), value.end(), is_ws)) return std::string(value);
   std::string out;
   out.reserve(value.size());
   for (std::size_t i = 0; i < value.size();) {
@@ -90,8 +91,11 @@ std::string compact(std::string_view value) {
       out.append(value.substr(i, end - i));
       i = end;
     } else {
-      if (!is_ws(value[i])) out += value[i];
-      ++i;
+      // A run of tokens up to the next string or whitespace, appended at once.
+      std::size_t end = i;
+      while (end < value.size() && value[end] != '"' && !is_ws(value[end])) ++end;
+      out.append(value.substr(i, end - i));
+      i = end == i ? i + 1 : end;
     }
   }
   return out;
