@@ -53,12 +53,14 @@ http::response upstream_busy() {
                                   1);
 }
 
+http::response draining() {
+  return http::problem_with_retry(status::service_unavailable, "draining", "Service Unavailable",
+                                  "the server is shutting down; retry on another replica", 1);
+}
+
 boost::asio::awaitable<http::response> admitted_analyze(service& s, http::request_context& ctx,
                                                         const admission& admitted) {
-  if (s.draining.load())
-    co_return http::problem_with_retry(status::service_unavailable, "draining",
-                                       "Service Unavailable",
-                                       "the server is shutting down; retry on another replica", 1);
+  if (s.draining.load()) co_return draining();
   // Before any parsing: under overload a refusal must cost less than the
   // work it refuses. A burst is held for room first (each submit the
   // upstream answers lets one held request in), so it is absorbed rather
@@ -67,6 +69,9 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
     const auto until = std::chrono::steady_clock::now() +
                        std::chrono::milliseconds(s.cfg.upstream.admission_wait_ms);
     const bool room = co_await s.engine.wait_for_room(until);
+    // A drain that began meanwhile (it also ends the wait) is the reason to
+    // give: this replica is going, so retry elsewhere, not "the analyzer is busy".
+    if (s.draining.load()) co_return draining();
     if (!room) co_return upstream_busy();
   }
 

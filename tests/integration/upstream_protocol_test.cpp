@@ -79,6 +79,16 @@ std::function<void(config&)> two_pending_at_most(unsigned admission_wait_ms) {
   };
 }
 
+// POST /analyze requests held for room now, as /stats tells.
+int held_submits(const Harness& h) {
+  return json::parse(http_get(h.svc.port(), "/stats").body)["held"]["submits"].get<int>();
+}
+
+bool wait_until_held(const Harness& h, int n) {
+  for (int i = 0; i < 500 && held_submits(h) != n; ++i) std::this_thread::sleep_for(10ms);
+  return held_submits(h) == n;
+}
+
 }  // namespace
 
 TEST(UpstreamProtocol, RelativeOperationLocationIsPolledUntilSucceeded) {
@@ -438,9 +448,7 @@ TEST(UpstreamProtocol, ABurstPastTheAdmissionBoundIsHeldAndLetInAsTheUpstreamTak
   // Two more arrive while the upstream takes nothing: both are held.
   auto third = std::async(std::launch::async, [&] { return http_post(h.svc.port(), "/analyze", "{}"); });
   auto fourth = std::async(std::launch::async, [&] { return http_post(h.svc.port(), "/analyze", "{}"); });
-  const auto held = [&] { return json::parse(http_get(h.svc.port(), "/stats").body)["held"]["submits"]; };
-  for (int i = 0; i < 500 && held() != 2; ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(held(), 2);
+  ASSERT_TRUE(wait_until_held(h, 2));
   EXPECT_EQ(third.wait_for(0s), std::future_status::timeout) << "held, not answered";
 
   stalled = false;  // the upstream recovers: each answered submit lets one in
@@ -448,11 +456,34 @@ TEST(UpstreamProtocol, ABurstPastTheAdmissionBoundIsHeldAndLetInAsTheUpstreamTak
   const auto fourth_reply = fourth.get();
   ASSERT_EQ(third_reply.status, 202u) << third_reply.body;
   ASSERT_EQ(fourth_reply.status, 202u) << fourth_reply.body;
-  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(held_submits(h), 0);
   for (const auto& id : {first, second, std::string(json::parse(third_reply.body)["id"]),
                          std::string(json::parse(fourth_reply.body)["id"])})
     h.finish(id, 200);
   EXPECT_EQ(submits_answered.load(), 4) << "every accepted job reached the upstream once";
+}
+
+// A request held for room when a drain begins is answered at once, with the
+// reason that tells the client what to do: this replica is going (retry on
+// another), not "the analyzer is busy".
+TEST(UpstreamProtocol, ARequestHeldForRoomWhenADrainBeginsIsToldTheServerIsDraining) {
+  std::atomic<bool> stalled{true};
+  std::atomic<int> submits_answered{0};
+  Harness h(stallable_submits(stalled, submits_answered), two_pending_at_most(20000));
+  h.submit("{}");
+  h.submit("{}");
+  auto held = std::async(std::launch::async, [&] { return http_post(h.svc.port(), "/analyze", "{}"); });
+  ASSERT_TRUE(wait_until_held(h, 1));
+
+  const auto drain_began = std::chrono::steady_clock::now();
+  auto stopping = std::async(std::launch::async, [&] { h.svc.stop_and_wait(); });
+  const auto reply = held.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - drain_began, 10s) << "not after admission_wait_ms (20 s)";
+  EXPECT_EQ(reply.status, 503u) << reply.body;
+  EXPECT_EQ(reply.header("Retry-After"), "1");
+  EXPECT_EQ(json::parse(reply.body)["type"], "urn:jobrelay:problem:draining") << reply.body;
+  stopping.get();
+  EXPECT_EQ(submits_answered.load(), 0) << "the held request was never submitted";
 }
 
 // A DELETE while the job's poll is out: the job is gone at once, the call is
