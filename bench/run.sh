@@ -9,6 +9,8 @@
 #   FANOUT_TIMEOUT_S (120) HELD_JOBS (100000) HELD_FILL_S (60) SERVER_CPU (0) LOAD_CPU (1)
 #   PORT (18400; each scenario takes the next two) RESULTS_DIR (/tmp/jobrelay-bench)
 #   IDLE_MAX_PCT (10) IDLE_WAIT_S (15)
+#   HELD_FIRST_POLL_MS: H only, the held jobs' first (and every) upstream poll
+#     after this long: the table without its poll load (see bench/README.md)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -23,6 +25,9 @@ scenarios=${SCENARIOS:-A B C D H}
 duration=${DURATION:-10s}; conns=${CONNS:-64}
 fanout_jobs=${FANOUT_JOBS:-10000}; fanout_timeout=${FANOUT_TIMEOUT_S:-120}
 held_jobs=${HELD_JOBS:-100000}; fill_max=${HELD_FILL_S:-60}
+held_first_poll_ms=${HELD_FIRST_POLL_MS:-}
+[[ -z $held_first_poll_ms || $held_first_poll_ms =~ ^[1-9][0-9]*$ ]] ||
+  { echo "HELD_FIRST_POLL_MS must be a whole number of milliseconds" >&2; exit 1; }
 server_cpu=${SERVER_CPU:-0}; load_cpu=${LOAD_CPU:-1}
 next_port=${PORT:-18400}
 idle_max=${IDLE_MAX_PCT:-10}; idle_wait=${IDLE_WAIT_S:-15}
@@ -46,7 +51,8 @@ trap cleanup EXIT
 trap 'log "interrupted"; echo "(interrupted)" >> "$table"; exit 130' INT TERM
 
 # start_pair NAME MOCK_DURATION_MS: a fresh mock and jobrelay on two new ports;
-# sets url, mock_url, srv_pid, mock_pid.
+# sets url, mock_url, srv_pid, mock_pid. pair_env: more VAR=value for jobrelay.
+pair_env=()
 start_pair() {
   local port=$next_port mock_port=$((next_port + 1)); next_port=$((next_port + 2))
   url=http://127.0.0.1:$port; mock_url=http://127.0.0.1:$mock_port
@@ -59,7 +65,7 @@ start_pair() {
   # env and taskset exec, so $! is jobrelay itself (its /proc/PID/stat is the server's CPU)
   env JOBRELAY_SERVER__THREADS=1 JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
     JOBRELAY_RATE_LIMIT__POLL__RATE_PER_SECOND=0 JOBRELAY_LIMITS__MAX_JOBS=2000000 \
-    JOBRELAY_LOG__LEVEL=warn JOBRELAY_POLLING__UPSTREAM_INITIAL_MS=1000 \
+    JOBRELAY_LOG__LEVEL=warn JOBRELAY_POLLING__UPSTREAM_INITIAL_MS=1000 "${pair_env[@]}" \
     taskset -c "$server_cpu" "$dir/jobrelay" --config "$empty_config" --listen "127.0.0.1:$port" \
     --upstream "$mock_url" > "$raw/$1-jobrelay.log" 2>&1 &
   srv_pid=$!; pids+=("$srv_pid")
@@ -223,7 +229,13 @@ scenario_D() {  # fan-out: FANOUT_JOBS jobs (2 s upstream) to terminal
 # request is not repeated here. The full table's jobs keep polling the mock
 # (every 1 s at first, every 10 s at most): that load is part of the figure.
 scenario_H() {
+  if [[ -n $held_first_poll_ms ]]; then
+    pair_env=("JOBRELAY_POLLING__UPSTREAM_INITIAL_MS=$held_first_poll_ms"
+              "JOBRELAY_POLLING__UPSTREAM_MAX_MS=$held_first_poll_ms"
+              "JOBRELAY_JOBS__MAX_JOB_DURATION_SECONDS=$((held_first_poll_ms / 1000 + 3600))")
+  fi
   start_pair H 3600000
+  pair_env=()
   local id; id=$(create_job)
   wait_status "$id" running 10 || { log "H: job $id not running"; stop_pair; return 1; }
   measure_begin; run_wrk H-empty "$url/results/$id"; measure_end
@@ -260,10 +272,12 @@ print(j["total"] - 1, j["queued"], j["running"] - 1, j["failed"])')  # - 1: the 
     awk '/^jobrelay_upstream_calls_total/ && !/outcome="ok"/ { n += $NF } END { print n + 0 }')
   local capped=""; ((fill_s >= fill_max)) && capped=" (HELD_FILL_S)"
   local per_job; per_job=$(awk -v a="$rss0" -v b="$rss1" -v n="$total" 'BEGIN { printf "%.1f", n ? (b - a) / n : 0 }')
+  local schedule="polls after 1 s, then x1.5 up to 10 s"
+  [[ -n $held_first_poll_ms ]] && schedule="polls every $held_first_poll_ms ms (HELD_FIRST_POLL_MS)"
   wrk_row H-full "GET running job, $total jobs held" "$raw/H-full.wrk" \
     "running=$running queued=$queued failed=$failed; RSS $((rss0 / 1024)) -> $((rss1 / 1024)) MB, $per_job KiB/job; \
 fill ${fill_s}s$capped, $(status_count "$raw/H-fill.wrk" 503) refused503, then ${drain_s}s until pending=${pending:-?}; \
-upstream: $(((${polls1:-0} - ${polls0:-0}) / secs)) polls/s during the run, $not_ok calls not ok since start; \
+upstream: $schedule, $(((${polls1:-0} - ${polls0:-0}) / secs)) polls/s during the run, $not_ok calls not ok since start; \
 after=$(code "$url/results/$id")"
   stop_pair
 }

@@ -79,6 +79,9 @@ void connection_pool::release(std::shared_ptr<connection> conn, bool reusable) {
   {
     std::lock_guard lock(mutex_);
     if (shutting_down_ || !conn) reusable = false;
+    // Handed on or parked, it is free from now: how long ago tells the next
+    // caller whether to check that the peer has not closed it meanwhile.
+    if (reusable) conn->mark_idle(std::chrono::steady_clock::now());
     if (!waiters_.empty() && !shutting_down_) {
       // First come, first served: the head of the queue gets this slot, with
       // the connection itself when it is for the same origin.
@@ -91,7 +94,6 @@ void connection_pool::release(std::shared_ptr<connection> conn, bool reusable) {
         to_close = std::move(conn);
       }
     } else if (reusable) {
-      conn->mark_idle(std::chrono::steady_clock::now());
       idle_[conn->where()].push_back(std::move(conn));
     } else {
       to_close = std::move(conn);
