@@ -27,13 +27,11 @@ void append_rfc3339(std::string& out, system_time t) {
   const int year = static_cast<int>(date.year());
   if (year < 0 || year > 9999) {  // not a time a job has; printed plainly all the same
     char buf[48];
-    const int n = std::snprintf(buf, sizeof buf, "%d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
-                                static_cast<unsigned>(date.month()),
-                                static_cast<unsigned>(date.day()),
-                                static_cast<int>(time.hours().count()),
-                                static_cast<int>(time.minutes().count()),
-                                static_cast<int>(time.seconds().count()),
-                                static_cast<int>(time.subseconds().count()));
+    const int n = std::snprintf(
+        buf, sizeof buf, "%d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+        static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+        static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+        static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
     out.append(buf, static_cast<std::size_t>(n));
     return;
   }

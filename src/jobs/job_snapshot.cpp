@@ -6,8 +6,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "jobrelay/time_format.hpp"
 #include "jobrelay/text.hpp"
+#include "jobrelay/time_format.hpp"
 
 namespace jobrelay::jobs {
 namespace {

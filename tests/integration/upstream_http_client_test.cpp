@@ -600,7 +600,8 @@ TEST_F(UpstreamHttpClientTls, AnUnreadableCaFileFailsHttpsCalls) {
       fails_with(send(client, get(upstream.url("/", "localhost"))), errc::upstream_tls_failed));
 }
 
-TEST_F(UpstreamHttpClientTls, TheTrustStoreIsLoadedAtStartOnlyWhenAskedAndOtherwiseAtTheFirstHttpsCall) {
+TEST_F(UpstreamHttpClientTls,
+       TheTrustStoreIsLoadedAtStartOnlyWhenAskedAndOtherwiseAtTheFirstHttpsCall) {
   scripted_upstream tls_upstream(
       [](const recorded_request&) { return upstream_action::respond(200, "secure"); }, ca_.issue());
   scripted_upstream plain_upstream(

@@ -472,13 +472,15 @@ TEST(UpstreamProtocol, ARequestHeldForRoomWhenADrainBeginsIsToldTheServerIsDrain
   Harness h(stallable_submits(stalled, submits_answered), two_pending_at_most(20000));
   h.submit("{}");
   h.submit("{}");
-  auto held = std::async(std::launch::async, [&] { return http_post(h.svc.port(), "/analyze", "{}"); });
+  auto held =
+      std::async(std::launch::async, [&] { return http_post(h.svc.port(), "/analyze", "{}"); });
   ASSERT_TRUE(wait_until_held(h, 1));
 
   const auto drain_began = std::chrono::steady_clock::now();
   auto stopping = std::async(std::launch::async, [&] { h.svc.stop_and_wait(); });
   const auto reply = held.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - drain_began, 10s) << "not after admission_wait_ms (20 s)";
+  EXPECT_LT(std::chrono::steady_clock::now() - drain_began, 10s)
+      << "not after admission_wait_ms (20 s)";
   EXPECT_EQ(reply.status, 503u) << reply.body;
   EXPECT_EQ(reply.header("Retry-After"), "1");
   EXPECT_EQ(json::parse(reply.body)["type"], "urn:jobrelay:problem:draining") << reply.body;

@@ -1,10 +1,11 @@
+#include "jobrelay/http/field_allocator.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 #include <thread>
 
-#include "jobrelay/http/field_allocator.hpp"
 #include "jobrelay/http/message.hpp"
 
 using jobrelay::http::field_allocator;
@@ -35,7 +36,8 @@ TEST(FieldAllocator, AThreadThatEndsGivesItsCacheBackAndLateFreesStillWork) {
   field_allocator<char> alloc;
   char* from_worker = nullptr;
   std::thread worker([&] {
-    for (int i = 0; i < 300; ++i) alloc.deallocate(alloc.allocate(60), 60);  // cached, then freed at exit
+    for (int i = 0; i < 300; ++i)
+      alloc.deallocate(alloc.allocate(60), 60);  // cached, then freed at exit
     from_worker = alloc.allocate(60);
   });
   worker.join();

@@ -1,10 +1,10 @@
+#include "jobrelay/jobs/job_snapshot.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
-
-#include "jobrelay/jobs/job_snapshot.hpp"
 
 using namespace jobrelay;
 using namespace jobrelay::jobs;
@@ -117,7 +117,8 @@ TEST(JobSnapshot, ThreadsRacingToEncodeAllSeeTheOnePublishedEncoding) {
   std::vector<std::thread> threads;
   std::vector<std::string> seen(8);
   for (std::size_t i = 0; i < seen.size(); ++i)
-    threads.emplace_back([&, i] { seen[i] = snap.encoded_once([i] { return std::to_string(i); }); });
+    threads.emplace_back(
+        [&, i] { seen[i] = snap.encoded_once([i] { return std::to_string(i); }); });
   for (auto& t : threads) t.join();
   for (const auto& s : seen) EXPECT_EQ(s, seen.front());
 }

@@ -1,10 +1,10 @@
+#include "jobrelay/time_format.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <ctime>
 #include <random>
-
-#include "jobrelay/time_format.hpp"
 
 using namespace jobrelay;
 using namespace std::chrono;
