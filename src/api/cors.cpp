@@ -65,14 +65,27 @@ class cors_policy {
   bool any_ = false;
 };
 
+bool is_preflight(const http::request& req) {
+  return req.method() == http::verb::options && !cors_policy::origin_of(req).empty() &&
+         req.count(http::field::access_control_request_method) > 0;
+}
+
 }  // namespace
 
 http::handler with_cors(http::handler next, const config& cfg) {
+  if (cfg.server.cors_allowed_origins.empty()) {
+    // Every origin is refused: no answer gets CORS headers, a preflight gets
+    // its bare 204, and everything else goes on without a coroutine frame of
+    // this layer (the next one's is returned, not awaited).
+    return [next = std::move(next)](http::request_context& ctx) {
+      if (is_preflight(ctx.req))
+        return http::answer_now(http::response{http::status::no_content, 11});
+      return next(ctx);
+    };
+  }
   return [next = std::move(next), policy = std::make_shared<const cors_policy>(cfg)](
              http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-    const bool preflight = ctx.req.method() == http::verb::options &&
-                           !cors_policy::origin_of(ctx.req).empty() &&
-                           ctx.req.count(http::field::access_control_request_method) > 0;
+    const bool preflight = is_preflight(ctx.req);
     // Preflights are never rate limited and never behind auth: the browser
     // sends no key with them. (No co_await inside ?: — GCC 12 miscompiles it.)
     http::response res{http::status::no_content, 11};
@@ -83,6 +96,7 @@ http::handler with_cors(http::handler next, const config& cfg) {
 }
 
 std::function<void(const http::request&, http::response&)> cors_decorator(const config& cfg) {
+  if (cfg.server.cors_allowed_origins.empty()) return {};
   return [policy = std::make_shared<const cors_policy>(cfg)](const http::request& req, http::response& res) {
     policy->decorate(req, res, false);
   };

@@ -71,6 +71,25 @@ TEST(Cors, ARefusedOriginGetsNoCorsHeaders) {
   EXPECT_TRUE(get.header("Access-Control-Allow-Origin").empty());
 }
 
+// CORS off (no allowed origin, the default): every origin is refused, as
+// a disallowed one is when CORS is on: a bare 204 to a preflight, no CORS
+// headers on any answer.
+TEST(Cors, WithoutAllowedOriginsEveryOriginIsRefused) {
+  fake_upstream up(quick_job());
+  auto cfg = cors_config(up.base_url());
+  cfg.server.cors_allowed_origins.clear();
+  running_service svc(cfg);
+  auto pre = http_request(svc.port(), http::verb::options, "/analyze", "",
+                          {{"Origin", app_origin}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(pre.status, 204u) << pre.body;
+  EXPECT_TRUE(pre.header("Access-Control-Allow-Origin").empty());
+  EXPECT_TRUE(pre.header("Access-Control-Allow-Methods").empty());
+  auto get = http_get(svc.port(), "/healthz", {{"Origin", app_origin}});
+  EXPECT_EQ(get.status, 200u);
+  EXPECT_TRUE(get.header("Access-Control-Allow-Origin").empty());
+  EXPECT_EQ(get.header("Vary").find("Origin"), std::string::npos) << get.header("Vary");
+}
+
 TEST(Cors, EveryAnswerToAnAllowedOriginCarriesTheHeaders) {
   fake_upstream up(quick_job());
   auto cfg = cors_config(up.base_url());

@@ -63,7 +63,9 @@ inline http::router make_router(service& s) {
 
 // CORS in front of everything (API.md "CORS"): preflights answered before
 // routing, auth or rate limits; the allow/expose headers on every answer to an
-// allowed origin, problems, 304s and event streams included.
+// allowed origin, problems, 304s and event streams included. With no
+// allowed origin configured there is nothing to decorate: the decorator is
+// empty and the handler only answers preflights (204, no CORS headers).
 http::handler with_cors(http::handler next, const config& cfg);
 // The same headers for answers the server makes itself (server_options::decorate_own).
 std::function<void(const http::request&, http::response&)> cors_decorator(const config& cfg);

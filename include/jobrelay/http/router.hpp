@@ -44,6 +44,11 @@ struct request_context {
 
 using handler = std::function<boost::asio::awaitable<response>(request_context&)>;
 
+// An answer known without waiting, as an awaitable. For a layer that answers
+// some requests itself and passes the rest on by returning the next layer's
+// coroutine, unawaited: such a layer adds no coroutine frame per request.
+boost::asio::awaitable<response> answer_now(response res);
+
 class router {
  public:
   // Pattern segments are literal or one "{name}" placeholder matching a
