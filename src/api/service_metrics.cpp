@@ -128,8 +128,8 @@ struct route_children {
 
 }  // namespace
 
-http::handler with_request_metrics(http::handler next, service_metrics& m,
-                                   const std::vector<std::string>& route_patterns) {
+answer_observer request_metrics(service_metrics& m,
+                                const std::vector<std::string>& route_patterns) {
   // Built once, then only read: no lock per request.
   auto routes = std::make_shared<std::unordered_map<std::string_view, std::unique_ptr<route_children>>>();
   auto unmatched = std::make_shared<route_children>(m, "unmatched");
@@ -138,17 +138,15 @@ http::handler with_request_metrics(http::handler next, service_metrics& m,
     const std::string_view key = children->name;
     routes->emplace(key, std::move(children));
   }
-  return [next = std::move(next), &m, routes, unmatched](
-             http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-    const auto started = std::chrono::steady_clock::now();
-    auto res = co_await next(ctx);
+  return [&m, routes, unmatched](const http::request_context& ctx, const http::response& res,
+                                 std::chrono::steady_clock::duration took) {
     route_children* route = unmatched.get();
     if (!ctx.route.empty()) {
       const auto it = routes->find(ctx.route);
       // A route added after start-up (none today) still counts, under its name.
       route = it != routes->end() ? it->second.get() : nullptr;
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double seconds = std::chrono::duration<double>(took).count();
     if (route) {
       route->requests_with(m, res.result_int()).inc();
       route->seconds->observe(seconds);
@@ -157,7 +155,6 @@ http::handler with_request_metrics(http::handler next, service_metrics& m,
       m.requests.with({name, std::to_string(res.result_int())}).inc();
       m.request_seconds.with({name}).observe(seconds);
     }
-    co_return res;
   };
 }
 

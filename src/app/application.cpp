@@ -170,8 +170,9 @@ struct application::impl {
                {cfg.server.listen, milliseconds(cfg.server.header_timeout_ms),
                 milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
                 cfg.limits.max_body_bytes, cfg.server.threads == 1, api::cors_decorator(cfg),
-                api::make_access_log(cfg, gate)},
-               api::with_cors(api::with_request_metrics(routes.as_handler(), service_metrics, routes.patterns()), cfg)),
+                api::make_access_log(cfg, gate),
+                api::request_metrics(service_metrics, routes.patterns())},
+               api::with_cors(routes.as_handler(), cfg)),
         signals(ioc),
         sweeper(ioc),
         delay(ioc) {

@@ -332,6 +332,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   if (ctx.path.empty() || ctx.path.front() != '/') {
     res = own(req, bad_request("the request target must be an absolute path"));
   } else {
+    const auto handler_started = std::chrono::steady_clock::now();
     try {
       res = co_await entry(ctx);
     } catch (const std::exception& e) {
@@ -345,6 +346,8 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
                                       "Internal Server Error",
                                       "the server failed to handle the request"));
     }
+    if (options.on_answer)
+      options.on_answer(ctx, res, std::chrono::steady_clock::now() - handler_started);
   }
   const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
   const unsigned status_code = res.result_int();

@@ -2,6 +2,9 @@
 // list in the README and this file cannot drift apart.
 #pragma once
 
+#include <chrono>
+#include <functional>
+
 #include "jobrelay/http/router.hpp"
 #include "jobrelay/metrics/registry.hpp"
 
@@ -28,11 +31,13 @@ struct service_metrics {
   void observe(jobs::engine& engine);
 };
 
-// Counts and times every request by route pattern and status code. The
-// children for `route_patterns` are found once, so a request takes no lock
-// (the family lock only on a route's first answer with a new status code).
-http::handler with_request_metrics(http::handler next, service_metrics& m,
-                                   const std::vector<std::string>& route_patterns);
+// Counts and times every request by route pattern and status code: the
+// server's on_answer hook. The children for `route_patterns` are found once,
+// so a request takes no lock (the family lock only on a route's first answer
+// with a new status code).
+using answer_observer = std::function<void(const http::request_context&, const http::response&,
+                                           std::chrono::steady_clock::duration)>;
+answer_observer request_metrics(service_metrics& m, const std::vector<std::string>& route_patterns);
 
 void add_metrics_route(http::router& r, service_metrics& m);
 
