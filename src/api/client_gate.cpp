@@ -169,6 +169,15 @@ boost::asio::awaitable<admission> client_gate::admit(const http::request_context
   co_return std::move(a);
 }
 
+std::optional<admission> client_gate::admit_now(const http::request_context& ctx, limit_class which,
+                                                std::string_view link_token_job) {
+  if (impl_->shared(which)) return std::nullopt;
+  admission a = impl_->identify(ctx, link_token_job);
+  if (a.rejection) return a;
+  impl_->apply(a, which, impl_->local(which).check(a.client_id));
+  return a;
+}
+
 std::uint64_t client_gate::rejections(limit_class which) const {
   return (which == limit_class::submit ? impl_->submit_rejections : impl_->poll_rejections).load();
 }

@@ -59,6 +59,11 @@ class client_gate {
   // `link_token_job` must stay valid until it completes.
   boost::asio::awaitable<admission> admit(const http::request_context& ctx, limit_class which,
                                           std::string_view link_token_job = {});
+  // The same decision made at once, without a coroutine, when it needs no
+  // Redis (`which` is limited per replica, or not at all); otherwise nothing,
+  // and the caller awaits admit().
+  std::optional<admission> admit_now(const http::request_context& ctx, limit_class which,
+                                     std::string_view link_token_job = {});
 
   // The client by its address: the peer, or behind a trusted proxy the
   // right-most untrusted X-Forwarded-For entry.
