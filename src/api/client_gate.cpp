@@ -155,16 +155,12 @@ void client_gate::impl::apply(admission& a, limit_class which, const limit::deci
 boost::asio::awaitable<admission> client_gate::admit(const http::request_context& ctx,
                                                      limit_class which,
                                                      std::string_view link_token_job) {
+  // A limit kept on this replica (or none) is decided at once; only a shared
+  // one asks Redis.
+  if (auto decided = admit_now(ctx, which, link_token_job)) co_return std::move(*decided);
   admission a = impl_->identify(ctx, link_token_job);
   if (a.rejection) co_return std::move(a);
-  // An if rather than ?: around the co_await (GCC 12 miscompiles co_await
-  // inside a conditional expression).
-  limit::decision d;
-  if (auto* shared = impl_->shared(which)) {
-    d = co_await shared->check(a.client_id);
-  } else {
-    d = impl_->local(which).check(a.client_id);
-  }
+  const limit::decision d = co_await impl_->shared(which)->check(a.client_id);
   impl_->apply(a, which, d);
   co_return std::move(a);
 }

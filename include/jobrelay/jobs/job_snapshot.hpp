@@ -49,8 +49,7 @@ class job_snapshot {
   template <class Make>
   const std::string& encoded_once(Make make) const {
     if (encoded_ready_.load(std::memory_order_acquire)) return encoded_;
-    std::string made = make();
-    publish_encoded(std::move(made));
+    publish_encoded(make());
     return encoded_;
   }
 
