@@ -1,8 +1,8 @@
 #include "jobrelay/http/server.hpp"
-#include "jobrelay/http/wire.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,32 +10,40 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/serializer.hpp>
-#include <boost/asio/write.hpp>
-#include <array>
+#include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <mutex>
 #include <unordered_set>
 
+#include "connection_deadline.hpp"
 #include "jobrelay/http/problem.hpp"
 #include "jobrelay/http/request_id.hpp"
-#include "jobrelay/log.hpp"
 #include "jobrelay/http/router.hpp"
+#include "jobrelay/http/wire.hpp"
 #include "jobrelay/listen_address.hpp"
+#include "jobrelay/log.hpp"
 
 namespace jobrelay::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using request_parser = bhttp::request_parser<bhttp::string_body, field_allocator<char>>;
+
+// A connection's socket with the deadline of its pending operation.
+struct connection_io {
+  tcp::socket& socket;
+  connection_deadline& deadline;
+};
 
 struct server::impl : std::enable_shared_from_this<impl> {
   impl(asio::io_context& ioc, server_options o, handler h)
@@ -64,12 +72,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket);
-  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  asio::awaitable<bool> serve_one(connection_io io, beast::flat_buffer& buffer,
                                   const asio::ip::address& peer, session_slot& slot);
-  asio::awaitable<bool> write_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                     response& res, unsigned version, bool keep_alive,
-                                     std::string_view request_id, const stream_producer& produce,
-                                     std::uint64_t& body_bytes);
+  asio::awaitable<bool> write_stream(connection_io io, beast::flat_buffer& buffer, response& res,
+                                     unsigned version, bool keep_alive, std::string_view request_id,
+                                     const stream_producer& produce, std::uint64_t& body_bytes);
   // The access-log hook, after the last byte of an answer was written (or not).
   void report(const request_context* ctx, std::string_view request_id,
               const asio::ip::address& peer, unsigned status, std::uint64_t body_bytes,
@@ -116,7 +123,7 @@ void serialize_head(std::string& out, const response& res, std::string_view requ
 }
 
 // Writes a response; reports whether it was written whole.
-asio::awaitable<bool> write_response(beast::tcp_stream& stream, response& res, unsigned version,
+asio::awaitable<bool> write_response(connection_io io, response& res, unsigned version,
                                      bool keep_alive, std::chrono::milliseconds timeout,
                                      std::string_view request_id, std::string& head) {
   res.version(version);
@@ -127,9 +134,42 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, response& res, u
   if (has_no_body(res.result_int())) res.body().clear();
   serialize_head(head, res, request_id);
   const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(res.body())};
-  stream.expires_after(timeout);
-  auto [ec, n] = co_await asio::async_write(stream, whole, nothrow);
+  io.deadline.expires_after(timeout);
+  auto [ec, n] = co_await asio::async_write(io.socket, whole, nothrow);
+  io.deadline.clear();
   co_return !ec;
+}
+
+// Feeds `parser` from `buffer`, reading from the socket only while it needs
+// more, until the head (with `whole`: the whole message) is in or `until`
+// passed. Beast's async_read_header does the same, but completes through a
+// posted handler even when the head was in the buffer already: on a
+// keep-alive connection, nearly always.
+asio::awaitable<beast::error_code> read_request(connection_io io, beast::flat_buffer& buffer,
+                                                request_parser& parser, bool whole,
+                                                connection_deadline::clock::time_point until) {
+  parser.eager(whole);
+  for (;;) {
+    if (buffer.size() > 0) {
+      beast::error_code ec;
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec && ec != bhttp::error::need_more) co_return ec;
+    }
+    if (whole ? parser.is_done() : parser.is_header_done()) co_return beast::error_code{};
+    io.deadline.expires_at(until);
+    auto [ec, n] = co_await io.socket.async_read_some(
+        buffer.prepare(beast::read_size(buffer, 65536)), nothrow);
+    io.deadline.clear();
+    if (io.deadline.expired()) co_return beast::error::timeout;
+    if (ec == asio::error::eof) {
+      if (!parser.got_some()) co_return bhttp::error::end_of_stream;
+      beast::error_code at_eof;
+      parser.put_eof(at_eof);  // a request cut short: partial_message
+      co_return at_eof ? at_eof : beast::error_code(bhttp::error::partial_message);
+    }
+    if (ec) co_return ec;
+    buffer.commit(n);
+  }
 }
 
 response bad_request(std::string_view detail) {
@@ -192,26 +232,28 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
   auto self = shared_from_this();
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec).address();
-  beast::tcp_stream stream(std::move(socket));
+  const auto deadline = std::make_shared<connection_deadline>(socket);
   beast::flat_buffer buffer;
-  auto slot = std::make_shared<session_slot>(session_slot{stream.get_executor(), &stream.socket(), false, {}, {}});
+  auto slot =
+      std::make_shared<session_slot>(session_slot{socket.get_executor(), &socket, false, {}, {}});
   {
     std::lock_guard lock(sessions_mutex);
     sessions.insert(slot);
   }
   try {
-    while (co_await serve_one(stream, buffer, peer, *slot)) {
+    while (co_await serve_one({socket, *deadline}, buffer, peer, *slot)) {
     }
   } catch (const std::exception& e) {
     spdlog::debug("connection from {} ended: {}", peer.to_string(), e.what());
   }
   slot->socket = nullptr;
+  deadline->detach();
   {
     std::lock_guard lock(sessions_mutex);
     sessions.erase(slot);
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.close();
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
   --connections;
 }
 
@@ -227,18 +269,17 @@ void server::impl::close_idle() {
     });
 }
 
-asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
-                                              beast::flat_buffer& buffer,
-                                              const asio::ip::address& peer,
-                                              session_slot& slot) {
+asio::awaitable<bool> server::impl::serve_one(connection_io io, beast::flat_buffer& buffer,
+                                              const asio::ip::address& peer, session_slot& slot) {
   // Between requests the idle deadline applies; once a request's first byte
   // is in, the whole head must arrive within header_timeout.
   if (buffer.size() == 0) {
     if (closing_idle) co_return false;
-    stream.expires_after(options.idle_timeout);
+    io.deadline.expires_after(options.idle_timeout);
     slot.idle = true;
-    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+    auto [ec, n] = co_await io.socket.async_read_some(buffer.prepare(4096), nothrow);
     slot.idle = false;
+    io.deadline.clear();
     if (ec) co_return false;  // idle timeout, close, reset or a drain: nothing to answer
     buffer.commit(n);
   }
@@ -248,13 +289,14 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     if (options.decorate_own) options.decorate_own(for_request, r);
     return r;
   };
-  bhttp::request_parser<bhttp::string_body, field_allocator<char>> parser;
+  request_parser parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(options.max_body_bytes);
-  stream.expires_after(options.header_timeout);
-  if (auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow); ec) {
+  const auto head_due = started + options.header_timeout;
+  if (const auto ec = co_await read_request(io, buffer, parser, false, head_due); ec) {
     if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
-        ec == asio::error::eof || ec == asio::error::connection_reset)
+        ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted)
       co_return false;  // a slow or vanished client gets no more of our time
     // Beast checks a declared Content-Length against the body limit as soon
     // as the head is parsed, so an oversized body is refused unread.
@@ -266,7 +308,7 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
                                                     : bad_request("malformed HTTP request: " + ec.message());
     const auto id = new_request_id();
     const bool written =
-        co_await write_response(stream, res, 11, false, options.header_timeout, id, slot.head);
+        co_await write_response(io, res, 11, false, options.header_timeout, id, slot.head);
     report(nullptr, id, peer, res.result_int(), res.body().size(), started, written);
     co_return false;
   }
@@ -279,9 +321,8 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     new_request_id(request_id);
   // The answers made here before routing, with their access-log line.
   const auto refuse_early = [&](response& res) -> asio::awaitable<bool> {
-    const bool written =
-        co_await write_response(stream, res, head.version(), false, options.header_timeout, request_id,
-                                slot.head);
+    const bool written = co_await write_response(io, res, head.version(), false,
+                                                 options.header_timeout, request_id, slot.head);
     report(nullptr, request_id, peer, res.result_int(), res.body().size(), started, written);
     co_return false;
   };
@@ -301,15 +342,19 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
     co_return co_await refuse_early(res);
   }
   if (!parser.is_done()) {
-    if (head[field::expect] == "100-continue") {
-      bhttp::response<bhttp::empty_body> cont{status::continue_, version};
-      stream.expires_after(options.header_timeout);
-      if (auto [ec, n] = co_await bhttp::async_write(stream, cont, nothrow); ec) co_return false;
+    // RFC 9110 10.1.1: an HTTP/1.0 request's expectation is ignored.
+    if (version >= 11 && head[field::expect] == "100-continue") {
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      io.deadline.expires_after(options.header_timeout);
+      auto [ec, n] = co_await asio::async_write(io.socket, asio::buffer(go_on), nothrow);
+      io.deadline.clear();
+      if (ec) co_return false;
     }
-    stream.expires_after(options.header_timeout);
-    if (auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, nothrow); ec) {
+    const auto body_due = connection_deadline::clock::now() + options.header_timeout;
+    if (const auto ec = co_await read_request(io, buffer, parser, true, body_due); ec) {
       if (ec == beast::error::timeout || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == bhttp::error::partial_message)
+          ec == asio::error::connection_reset || ec == bhttp::error::partial_message ||
+          ec == asio::error::operation_aborted)
         co_return false;
       response res = own(head, ec == bhttp::error::body_limit
                                    ? body_too_large(options.max_body_bytes)
@@ -355,10 +400,10 @@ asio::awaitable<bool> server::impl::serve_one(beast::tcp_stream& stream,
   bool written = false;
   if (ctx.stream && res.result() == status::ok) {
     body_bytes = 0;
-    written = co_await write_stream(stream, buffer, res, version, keep_alive, request_id, ctx.stream,
+    written = co_await write_stream(io, buffer, res, version, keep_alive, request_id, ctx.stream,
                                     body_bytes);
   } else {
-    written = co_await write_response(stream, res, version, keep_alive, options.idle_timeout,
+    written = co_await write_response(io, res, version, keep_alive, options.idle_timeout,
                                       request_id, slot.head);
   }
   report(&ctx, request_id, peer, status_code, body_bytes, started, written);
@@ -371,13 +416,14 @@ namespace {
 // that stops reading is dropped instead of queueing data for it.
 class chunk_sink final : public stream_sink {
  public:
-  chunk_sink(beast::tcp_stream& s, std::chrono::milliseconds deadline, std::uint64_t& written)
-      : stream_(s), deadline_(deadline), written_(written) {}
+  chunk_sink(connection_io io, std::chrono::milliseconds limit, std::uint64_t& written)
+      : io_(io), limit_(limit), written_(written) {}
   asio::awaitable<bool> write(std::string_view data) override {
     if (failed_ || data.empty()) co_return !failed_;
-    stream_.expires_after(deadline_);
+    io_.deadline.expires_after(limit_);
     auto [ec, n] = co_await asio::async_write(
-        stream_, bhttp::make_chunk(asio::buffer(data.data(), data.size())), nothrow);
+        io_.socket, bhttp::make_chunk(asio::buffer(data.data(), data.size())), nothrow);
+    io_.deadline.clear();
     failed_ = static_cast<bool>(ec);
     if (!failed_) written_ += data.size();
     co_return !failed_;
@@ -385,17 +431,16 @@ class chunk_sink final : public stream_sink {
   bool failed() const { return failed_; }
 
  private:
-  beast::tcp_stream& stream_;
-  std::chrono::milliseconds deadline_;
+  connection_io io_;
+  std::chrono::milliseconds limit_;  // for each chunk
   std::uint64_t& written_;  // body bytes, for the access log
   bool failed_ = false;
 };
 
 }  // namespace
 
-asio::awaitable<bool> server::impl::write_stream(beast::tcp_stream& stream,
-                                                 beast::flat_buffer& buffer, response& res,
-                                                 unsigned version, bool keep_alive,
+asio::awaitable<bool> server::impl::write_stream(connection_io io, beast::flat_buffer& buffer,
+                                                 response& res, unsigned version, bool keep_alive,
                                                  std::string_view request_id,
                                                  const stream_producer& produce,
                                                  std::uint64_t& body_bytes) {
@@ -407,14 +452,16 @@ asio::awaitable<bool> server::impl::write_stream(beast::tcp_stream& stream,
   head.chunked(true);
   head.set("X-Request-Id", request_id);
   bhttp::response_serializer<bhttp::empty_body, fields> serializer(head);
-  stream.expires_after(options.idle_timeout);
-  if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, nothrow); ec)
+  io.deadline.expires_after(options.idle_timeout);
+  if (auto [ec, n] = co_await bhttp::async_write_header(io.socket, serializer, nothrow); ec)
     co_return false;
-  chunk_sink sink(stream, options.idle_timeout, body_bytes);
+  io.deadline.clear();
+  chunk_sink sink(io, options.idle_timeout, body_bytes);
   co_await produce(sink);
   if (sink.failed()) co_return false;
-  stream.expires_after(options.idle_timeout);
-  auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), nothrow);
+  io.deadline.expires_after(options.idle_timeout);
+  auto [ec, n] = co_await asio::async_write(io.socket, bhttp::make_chunk_last(), nothrow);
+  io.deadline.clear();
   co_return !ec;
 }
 

@@ -2,7 +2,12 @@
 // left hanging, and the service keeps serving others.
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "service_fixture.hpp"
 
@@ -181,4 +186,34 @@ TEST(HttpLimits, ConnectionsBeyondMaxConnectionsAreRefused) {
   EXPECT_NE(refused.find("Retry-After: 1\r\n"), std::string::npos);
   EXPECT_EQ(json::parse(body)["status"], 503);
   EXPECT_EQ(a.send(req).status, 200u);  // the open ones are unaffected
+}
+
+// Slowloris: a head trickled a field at a time, each well within any
+// deadline, never completes. The head's deadline runs from its first byte
+// (300 ms here), not from the last read, and it is not the much longer idle
+// one: the server closes the connection long before the trickle would end.
+TEST(HttpLimits, AHeadTrickledFieldByFieldIsCutAtTheHeadDeadline) {
+  running_mock mock({});
+  auto cfg = test_config(mock.base_url());
+  cfg.server.header_timeout_ms = 300;
+  cfg.server.idle_timeout_ms = 60000;
+  running_service svc(cfg);
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), svc.port()});
+  asio::write(s, asio::buffer(std::string_view("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
+  s.non_blocking(true);
+  bool closed = false;
+  for (int i = 0; i < 200 && !closed; ++i) {  // up to 10 s of trickling
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    char byte;
+    s.read_some(asio::buffer(&byte, 1), ec);
+    if (ec && ec != asio::error::would_block) closed = true;  // EOF or reset: cut
+    if (!closed) s.write_some(asio::buffer(std::string_view("X-Slow: y\r\n")), ec);
+    if (ec && ec != asio::error::would_block) closed = true;
+  }
+  EXPECT_TRUE(closed) << "a trickled head kept its connection open";
+  EXPECT_EQ(http_get(svc.port(), "/healthz").status, 200u);
 }
