@@ -122,10 +122,20 @@ void serialize_head(std::string& out, const response& res, std::string_view requ
   out += "\r\n\r\n";
 }
 
-// Writes a response; reports whether it was written whole.
-asio::awaitable<bool> write_response(connection_io io, response& res, unsigned version,
-                                     bool keep_alive, std::chrono::milliseconds timeout,
-                                     std::string_view request_id, std::string& head) {
+// The bytes of an answer not yet written, or that writing it failed.
+struct unwritten {
+  std::array<asio::const_buffer, 2> rest;
+  bool failed = false;
+  bool empty() const { return rest[0].size() + rest[1].size() == 0; }
+};
+
+// Frames an answer into `head` and writes what the socket takes at once.
+// An answer nearly always fits the socket's send buffer: written directly
+// (the socket is non-blocking) it is done without an asynchronous write,
+// whose completion Asio posts back through the scheduler even when the bytes
+// left at once (bench/README.md). Only what did not fit is left to wait for.
+unwritten write_now(tcp::socket& socket, response& res, unsigned version, bool keep_alive,
+                    std::string_view request_id, std::string& head) {
   res.version(version);
   res.keep_alive(keep_alive);
   // Framing is ours alone: a handler's stray length or coding would contradict it.
@@ -134,10 +144,30 @@ asio::awaitable<bool> write_response(connection_io io, response& res, unsigned v
   if (has_no_body(res.result_int())) res.body().clear();
   serialize_head(head, res, request_id);
   const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(res.body())};
+  boost::system::error_code ec;
+  const std::size_t sent = socket.write_some(whole, ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return {{}, true};
+  return {{whole[0] + sent, whole[1] + (sent > head.size() ? sent - head.size() : 0)}, false};
+}
+
+// The rest of an answer write_now could not finish; reports whether it was
+// written whole.
+asio::awaitable<bool> write_rest(connection_io io, unwritten left,
+                                 std::chrono::milliseconds timeout) {
+  if (left.failed) co_return false;
   io.deadline.expires_after(timeout);
-  auto [ec, n] = co_await asio::async_write(io.socket, whole, nothrow);
+  auto [ec, n] = co_await asio::async_write(io.socket, left.rest, nothrow);
   io.deadline.clear();
   co_return !ec;
+}
+
+// Writes an answer; reports whether it was written whole.
+asio::awaitable<bool> write_response(connection_io io, response& res, unsigned version,
+                                     bool keep_alive, std::chrono::milliseconds timeout,
+                                     std::string_view request_id, std::string& head) {
+  const auto left = write_now(io.socket, res, version, keep_alive, request_id, head);
+  if (!left.failed && left.empty()) co_return true;
+  co_return co_await write_rest(io, left, timeout);
 }
 
 // Feeds `parser` from `buffer`, reading from the socket only while it needs
@@ -233,6 +263,11 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec).address();
   const auto deadline = std::make_shared<connection_deadline>(socket);
+  // For the direct writes in write_response, which must never block the thread.
+  if (socket.non_blocking(true, ec); ec) {
+    --connections;
+    co_return;
+  }
   beast::flat_buffer buffer;
   auto slot =
       std::make_shared<session_slot>(session_slot{socket.get_executor(), &socket, false, {}, {}});
@@ -403,8 +438,10 @@ asio::awaitable<bool> server::impl::serve_one(connection_io io, beast::flat_buff
     written = co_await write_stream(io, buffer, res, version, keep_alive, request_id, ctx.stream,
                                     body_bytes);
   } else {
-    written = co_await write_response(io, res, version, keep_alive, options.idle_timeout,
-                                      request_id, slot.head);
+    // Not write_response: the common case, written at once, then needs no coroutine.
+    const auto left = write_now(io.socket, res, version, keep_alive, request_id, slot.head);
+    written = !left.failed && left.empty();
+    if (!written && !left.failed) written = co_await write_rest(io, left, options.idle_timeout);
   }
   report(&ctx, request_id, peer, status_code, body_bytes, started, written);
   co_return written && keep_alive;

@@ -323,6 +323,28 @@ TEST(Events, AReaderThatStopsReadingIsDroppedNotBuffered) {
   EXPECT_EQ(http_get(t.svc.port(), "/healthz").status, 200u);
 }
 
+// ---- large answers -----------------------------------------------------------
+
+// An answer far larger than the socket's send buffer: the server writes what
+// fits at once and the rest as the client reads. Every byte arrives, in order.
+TEST(LargeAnswer, AResultLargerThanTheSocketBuffersArrivesWhole) {
+  Service t([](config& c) { c.upstream.max_response_bytes = 16 << 20; });
+  std::string text(6 << 20, ' ');
+  for (std::size_t i = 0; i < text.size(); ++i)
+    text[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+  t.up.result = "\"" + text + "\"";
+  const auto id = t.submit();
+  t.running(id);
+  t.up.finished = true;
+  const auto done = t.svc.wait_for(id, [](const reply& r) { return r.status == 200u; });
+  ASSERT_EQ(done.status, 200u);
+  const auto again = http_get(t.svc.port(), "/results/" + id);
+  ASSERT_EQ(again.status, 200u);
+  EXPECT_EQ(again.header("Content-Length"), std::to_string(again.body.size()));
+  const auto doc = json::parse(again.body);
+  EXPECT_TRUE(doc["result"] == text) << "the result arrived altered";
+}
+
 // ---- DELETE -----------------------------------------------------------------
 
 TEST(Delete, CancelsARunningJobUpstreamAndForgetsIt) {
