@@ -44,6 +44,31 @@ struct wait_request {
   bool from_prefer = false;
 };
 
+// A long poll: holds the request until the job's ETag differs from the
+// client's (or from the state at arrival), the job ends, or the wait runs
+// out; then the job as it is, or the problem to answer. Apart from
+// get_result so that a plain poll's coroutine frame stays small enough for
+// Asio to recycle (bench/README.md).
+boost::asio::awaitable<visible_job> hold_for_change(service& s, http::request_context& ctx,
+                                                    const admission& admitted,
+                                                    jobs::snapshot_ptr job, unsigned seconds) {
+  // Subscribing before the re-read means a change in between is not missed.
+  const auto inm = ctx.req[http::field::if_none_match];
+  const std::string baseline = inm.empty() ? job->etag() : std::string(inm);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  gauge_hold held(s.long_polls);
+  if (ctx.release_read_buffer) ctx.release_read_buffer();
+  auto subscription = co_await s.feed.subscribe(job->id());
+  while (etag_matches(baseline, job->etag()) && !job->terminal() && !s.feed.closed()) {
+    auto again = co_await find_visible_job(s, ctx.param, admitted);
+    if (auto* problem = std::get_if<http::response>(&again)) co_return std::move(*problem);
+    job = std::get<jobs::snapshot_ptr>(std::move(again));
+    if (!etag_matches(baseline, job->etag()) || job->terminal()) break;
+    if (!co_await subscription.wait(deadline)) break;  // the wait ran out
+  }
+  co_return job;
+}
+
 boost::asio::awaitable<http::response> get_result(service& s, http::request_context& ctx,
                                                   const admission& admitted) {
   wait_request wait;
@@ -59,29 +84,18 @@ boost::asio::awaitable<http::response> get_result(service& s, http::request_cont
   }
   wait.seconds = std::min(wait.seconds, s.cfg.polling.max_wait_seconds);
 
-  auto found = co_await find_visible_job(s, ctx.param, admitted);
-  if (auto* problem = std::get_if<http::response>(&found)) co_return std::move(*problem);
-  auto job = std::get<jobs::snapshot_ptr>(std::move(found));
-
-  if (wait.seconds > 0 && !job->terminal()) {
-    // Held until the ETag differs from the client's (or from the state at
-    // arrival), the job ends, or the wait runs out. Subscribing before the
-    // re-read means a change in between is not missed.
-    const auto inm = ctx.req[http::field::if_none_match];
-    const std::string baseline = inm.empty() ? job->etag() : std::string(inm);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait.seconds);
-    gauge_hold held(s.long_polls);
-    if (ctx.release_read_buffer) ctx.release_read_buffer();
-    auto subscription = co_await s.feed.subscribe(job->id());
-    while (etag_matches(baseline, job->etag()) && !job->terminal() && !s.feed.closed()) {
-      auto again = co_await find_visible_job(s, ctx.param, admitted);
-      if (auto* problem = std::get_if<http::response>(&again)) co_return std::move(*problem);
-      job = std::get<jobs::snapshot_ptr>(std::move(again));
-      if (!etag_matches(baseline, job->etag()) || job->terminal()) break;
-      if (!co_await subscription.wait(deadline)) break;  // the wait ran out
-    }
+  // From memory at once when the store allows: no lookup coroutine.
+  auto found = find_visible_job_at_once(s, ctx.param, admitted);
+  if (!found) {
+    auto awaited = co_await find_visible_job(s, ctx.param, admitted);
+    found.emplace(std::move(awaited));
   }
-  auto res = job_response(s, ctx.req, *job, admitted);
+  if (found->index() == 0 && wait.seconds > 0 && !std::get<0>(*found)->terminal()) {
+    auto held = co_await hold_for_change(s, ctx, admitted, std::get<0>(*found), wait.seconds);
+    *found = std::move(held);
+  }
+  if (auto* problem = std::get_if<http::response>(&*found)) co_return std::move(*problem);
+  auto res = job_response(s, ctx.req, *std::get<jobs::snapshot_ptr>(*found), admitted);
   if (wait.from_prefer) res.set("Preference-Applied", "wait=" + std::to_string(wait.seconds));
   co_return res;
 }

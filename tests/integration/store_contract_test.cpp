@@ -203,6 +203,31 @@ TEST_P(StoreContract, ATerminalJobExpiresAfterItsTTLAndCountsShowIt) {
   EXPECT_EQ(store->stats().jobs, 1u);
 }
 
+// find_at_once may decline (an external store), but whenever it answers it
+// answers what find() does: found, unknown, erased or expired. The memory
+// store always answers.
+TEST_P(StoreContract, FindAtOnceAnswersAsFindDoesWheneverItAnswers) {
+  ASSERT_TRUE(sync(store->insert(make_job("job_a", job_status::running))));
+  ASSERT_TRUE(sync(store->insert(make_job("job_x", job_status::running))));
+  ASSERT_TRUE(sync(store->erase("job_x")));
+  ASSERT_TRUE(sync(store->insert(make_job("job_ttl", job_status::queued))));
+  ASSERT_TRUE(sync(store->update(make_job("job_ttl", job_status::succeeded, 2))));
+  let_ttl_pass("job_ttl");
+  for (const std::string id : {"job_a", "job_x", "job_ttl", "job_nobody"}) {
+    const auto now = store->find_at_once(id);
+    if (memory) EXPECT_TRUE(now.has_value()) << id;
+    if (!now) continue;
+    const auto awaited = sync(store->find(id));
+    ASSERT_EQ(now->has_value(), awaited.has_value()) << id;
+    if (awaited)
+      EXPECT_EQ((**now)->etag(), (*awaited)->etag()) << id;
+    else
+      EXPECT_EQ(now->error(), awaited.error()) << id;
+  }
+  if (memory)
+    EXPECT_TRUE(store->find_at_once("job_a").value_or(errc::job_not_found)) << "a stored job";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("memory", "redis"),
                          [](const auto& info) { return info.param; });
 

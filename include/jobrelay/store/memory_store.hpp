@@ -33,6 +33,9 @@ class memory_store final : public results_store {
   boost::asio::awaitable<result<void>> update(jobs::snapshot_ptr job,
                                               std::chrono::milliseconds next_poll = {}) override;
   boost::asio::awaitable<result<jobs::snapshot_ptr>> find(std::string_view id) override;
+  std::optional<result<jobs::snapshot_ptr>> find_at_once(std::string_view id) const override {
+    return find_now(id);
+  }
   boost::asio::awaitable<result<jobs::snapshot_ptr>> erase(std::string_view id) override;
   store_stats stats() const override;
   boost::asio::awaitable<void> maintain() override;
