@@ -72,8 +72,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket);
-  asio::awaitable<bool> serve_one(connection_io io, beast::flat_buffer& buffer,
-                                  const asio::ip::address& peer, session_slot& slot);
+  // Answers the connection's requests until it is to close. One coroutine for
+  // all of them, not one per request: its frame, larger than Asio recycles,
+  // would cost an allocation per request (bench/README.md).
+  asio::awaitable<void> serve(connection_io io, beast::flat_buffer& buffer,
+                              const asio::ip::address& peer, session_slot& slot);
   asio::awaitable<bool> write_stream(connection_io io, beast::flat_buffer& buffer, response& res,
                                      unsigned version, bool keep_alive, std::string_view request_id,
                                      const stream_producer& produce, std::uint64_t& body_bytes);
@@ -170,22 +173,30 @@ asio::awaitable<bool> write_response(connection_io io, response& res, unsigned v
   co_return co_await write_rest(io, left, timeout);
 }
 
+// Feeds `parser` what `buffer` holds. True when that settles it: the head
+// (with `whole`: the whole message) is in, or `ec` says what is wrong.
+bool parse_buffered(beast::flat_buffer& buffer, request_parser& parser, bool whole,
+                    beast::error_code& ec) {
+  parser.eager(whole);
+  if (buffer.size() > 0) {
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == bhttp::error::need_more) ec = {};
+    if (ec) return true;
+  }
+  return whole ? parser.is_done() : parser.is_header_done();
+}
+
 // Feeds `parser` from `buffer`, reading from the socket only while it needs
 // more, until the head (with `whole`: the whole message) is in or `until`
 // passed. Beast's async_read_header does the same, but completes through a
 // posted handler even when the head was in the buffer already: on a
-// keep-alive connection, nearly always.
+// keep-alive connection, nearly always. (So nearly always, the caller's
+// parse_buffered settles it first, without this coroutine.)
 asio::awaitable<beast::error_code> read_request(connection_io io, beast::flat_buffer& buffer,
                                                 request_parser& parser, bool whole,
                                                 connection_deadline::clock::time_point until) {
-  parser.eager(whole);
   for (;;) {
-    if (buffer.size() > 0) {
-      beast::error_code ec;
-      buffer.consume(parser.put(buffer.data(), ec));
-      if (ec && ec != bhttp::error::need_more) co_return ec;
-    }
-    if (whole ? parser.is_done() : parser.is_header_done()) co_return beast::error_code{};
+    if (beast::error_code ec; parse_buffered(buffer, parser, whole, ec)) co_return ec;
     io.deadline.expires_at(until);
     auto [ec, n] = co_await io.socket.async_read_some(
         buffer.prepare(beast::read_size(buffer, 65536)), nothrow);
@@ -276,8 +287,7 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
     sessions.insert(slot);
   }
   try {
-    while (co_await serve_one({socket, *deadline}, buffer, peer, *slot)) {
-    }
+    co_await serve({socket, *deadline}, buffer, peer, *slot);
   } catch (const std::exception& e) {
     spdlog::debug("connection from {} ended: {}", peer.to_string(), e.what());
   }
@@ -304,147 +314,161 @@ void server::impl::close_idle() {
     });
 }
 
-asio::awaitable<bool> server::impl::serve_one(connection_io io, beast::flat_buffer& buffer,
-                                              const asio::ip::address& peer, session_slot& slot) {
-  // Between requests the idle deadline applies; once a request's first byte
-  // is in, the whole head must arrive within header_timeout.
-  if (buffer.size() == 0) {
-    if (closing_idle) co_return false;
-    io.deadline.expires_after(options.idle_timeout);
-    slot.idle = true;
-    auto [ec, n] = co_await io.socket.async_read_some(buffer.prepare(4096), nothrow);
-    slot.idle = false;
-    io.deadline.clear();
-    if (ec) co_return false;  // idle timeout, close, reset or a drain: nothing to answer
-    buffer.commit(n);
-  }
-  const auto started = std::chrono::steady_clock::now();
-
-  const auto own = [this](const request& for_request, response r) {
-    if (options.decorate_own) options.decorate_own(for_request, r);
-    return r;
-  };
-  request_parser parser;
-  parser.header_limit(16 * 1024);
-  parser.body_limit(options.max_body_bytes);
-  const auto head_due = started + options.header_timeout;
-  if (const auto ec = co_await read_request(io, buffer, parser, false, head_due); ec) {
-    if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
-        ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted)
-      co_return false;  // a slow or vanished client gets no more of our time
-    // Beast checks a declared Content-Length against the body limit as soon
-    // as the head is parsed, so an oversized body is refused unread.
-    response res = ec == bhttp::error::header_limit
-                       ? problem_response(status::request_header_fields_too_large,
-                                          "headers-too-large", "Request Header Fields Too Large",
-                                          "the request head exceeds 16 KiB")
-                   : ec == bhttp::error::body_limit ? own(parser.get(), body_too_large(options.max_body_bytes))
-                                                    : bad_request("malformed HTTP request: " + ec.message());
-    const auto id = new_request_id();
-    const bool written =
-        co_await write_response(io, res, 11, false, options.header_timeout, id, slot.head);
-    report(nullptr, id, peer, res.result_int(), res.body().size(), started, written);
-    co_return false;
-  }
-
-  const auto& head = parser.get();
-  std::string& request_id = slot.request_id;
-  if (const auto given = head["X-Request-Id"]; is_valid_request_id({given.data(), given.size()}))
-    request_id.assign(given.data(), given.size());
-  else
-    new_request_id(request_id);
-  // The answers made here before routing, with their access-log line.
-  const auto refuse_early = [&](response& res) -> asio::awaitable<bool> {
-    const bool written = co_await write_response(io, res, head.version(), false,
-                                                 options.header_timeout, request_id, slot.head);
-    report(nullptr, request_id, peer, res.result_int(), res.body().size(), started, written);
-    co_return false;
-  };
-  const unsigned version = head.version();
-  // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
-  // cannot be framed; guessing is how requests get smuggled.
-  if (head.count(field::transfer_encoding) > 0 && !parser.chunked()) {
-    auto res = own(head, bad_request("Transfer-Encoding must end with chunked"));
-    co_return co_await refuse_early(res);
-  }
-  const bool has_body_framing = parser.content_length().has_value() || parser.chunked();
-  const bool wants_body = head.method() == verb::post || head.method() == verb::put ||
-                          head.method() == verb::patch;
-  if (wants_body && !has_body_framing) {
-    auto res = own(head, problem_response(status::length_required, "length-required",
-                                          "Length Required", "a request body needs Content-Length"));
-    co_return co_await refuse_early(res);
-  }
-  if (!parser.is_done()) {
-    // RFC 9110 10.1.1: an HTTP/1.0 request's expectation is ignored.
-    if (version >= 11 && head[field::expect] == "100-continue") {
-      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-      io.deadline.expires_after(options.header_timeout);
-      auto [ec, n] = co_await asio::async_write(io.socket, asio::buffer(go_on), nothrow);
+asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& buffer,
+                                          const asio::ip::address& peer, session_slot& slot) {
+  for (;;) {
+    // Between requests the idle deadline applies; once a request's first byte
+    // is in, the whole head must arrive within header_timeout.
+    if (buffer.size() == 0) {
+      if (closing_idle) co_return;
+      io.deadline.expires_after(options.idle_timeout);
+      slot.idle = true;
+      auto [ec, n] = co_await io.socket.async_read_some(buffer.prepare(4096), nothrow);
+      slot.idle = false;
       io.deadline.clear();
-      if (ec) co_return false;
+      if (ec) co_return;  // idle timeout, close, reset or a drain: nothing to answer
+      buffer.commit(n);
     }
-    const auto body_due = connection_deadline::clock::now() + options.header_timeout;
-    if (const auto ec = co_await read_request(io, buffer, parser, true, body_due); ec) {
-      if (ec == beast::error::timeout || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == bhttp::error::partial_message ||
-          ec == asio::error::operation_aborted)
-        co_return false;
-      response res = own(head, ec == bhttp::error::body_limit
-                                   ? body_too_large(options.max_body_bytes)
-                                   : bad_request("malformed HTTP body: " + ec.message()));
-      co_return co_await refuse_early(res);
-    }
-  }
+    const auto started = std::chrono::steady_clock::now();
 
-  request req = parser.release();
-  const std::string_view target(req.target().data(), req.target().size());
-  const auto qmark = target.find('?');
-  request_context ctx{req, peer, target.substr(0, qmark),
-                      qmark == target.npos ? std::string_view{} : target.substr(qmark + 1), {}};
-  ctx.request_id = request_id;
-  // Nothing is pipelined behind this request: the buffer can go while it is held.
-  ctx.release_read_buffer = [&buffer] {
-    if (buffer.size() == 0) buffer.shrink_to_fit();
-  };
-  response res;
-  if (ctx.path.empty() || ctx.path.front() != '/') {
-    res = own(req, bad_request("the request target must be an absolute path"));
-  } else {
-    const auto handler_started = std::chrono::steady_clock::now();
-    try {
-      res = co_await entry(ctx);
-    } catch (const std::exception& e) {
-      const auto method = to_string(req.method());
-      log::write(log::level::error, "a handler threw; answering 500",
-                 {{"request_id", request_id},
-                  {"method", std::string_view(method.data(), method.size())},
-                  {"path", ctx.path},
-                  {"error", std::string_view(e.what())}});
-      res = own(req, problem_response(status::internal_server_error, "internal-error",
-                                      "Internal Server Error",
-                                      "the server failed to handle the request"));
+    const auto own = [this](const request& for_request, response r) {
+      if (options.decorate_own) options.decorate_own(for_request, r);
+      return r;
+    };
+    request_parser parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(options.max_body_bytes);
+    const auto head_due = started + options.header_timeout;
+    beast::error_code head_ec;
+    if (!parse_buffered(buffer, parser, false, head_ec)) {
+      const auto awaited = co_await read_request(io, buffer, parser, false, head_due);
+      head_ec = awaited;
     }
-    if (options.on_answer)
-      options.on_answer(ctx, res, std::chrono::steady_clock::now() - handler_started);
+    if (const auto ec = head_ec; ec) {
+      if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
+          ec == asio::error::eof || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted)
+        co_return;  // a slow or vanished client gets no more of our time
+      // Beast checks a declared Content-Length against the body limit as soon
+      // as the head is parsed, so an oversized body is refused unread.
+      response res = ec == bhttp::error::header_limit
+                         ? problem_response(status::request_header_fields_too_large,
+                                            "headers-too-large", "Request Header Fields Too Large",
+                                            "the request head exceeds 16 KiB")
+                     : ec == bhttp::error::body_limit
+                         ? own(parser.get(), body_too_large(options.max_body_bytes))
+                         : bad_request("malformed HTTP request: " + ec.message());
+      const auto id = new_request_id();
+      const bool written =
+          co_await write_response(io, res, 11, false, options.header_timeout, id, slot.head);
+      report(nullptr, id, peer, res.result_int(), res.body().size(), started, written);
+      co_return;
+    }
+
+    const auto& head = parser.get();
+    std::string& request_id = slot.request_id;
+    if (const auto given = head["X-Request-Id"]; is_valid_request_id({given.data(), given.size()}))
+      request_id.assign(given.data(), given.size());
+    else
+      new_request_id(request_id);
+    // The answers made here before routing, with their access-log line.
+    const auto refuse_early = [&](response& res) -> asio::awaitable<void> {
+      const bool written = co_await write_response(io, res, head.version(), false,
+                                                   options.header_timeout, request_id, slot.head);
+      report(nullptr, request_id, peer, res.result_int(), res.body().size(), started, written);
+    };
+    const unsigned version = head.version();
+    // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
+    // cannot be framed; guessing is how requests get smuggled.
+    if (head.count(field::transfer_encoding) > 0 && !parser.chunked()) {
+      auto res = own(head, bad_request("Transfer-Encoding must end with chunked"));
+      co_await refuse_early(res);
+      co_return;
+    }
+    const bool has_body_framing = parser.content_length().has_value() || parser.chunked();
+    const bool wants_body =
+        head.method() == verb::post || head.method() == verb::put || head.method() == verb::patch;
+    if (wants_body && !has_body_framing) {
+      auto res =
+          own(head, problem_response(status::length_required, "length-required", "Length Required",
+                                     "a request body needs Content-Length"));
+      co_await refuse_early(res);
+      co_return;
+    }
+    if (!parser.is_done()) {
+      // RFC 9110 10.1.1: an HTTP/1.0 request's expectation is ignored.
+      if (version >= 11 && head[field::expect] == "100-continue") {
+        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        io.deadline.expires_after(options.header_timeout);
+        auto [ec, n] = co_await asio::async_write(io.socket, asio::buffer(go_on), nothrow);
+        io.deadline.clear();
+        if (ec) co_return;
+      }
+      const auto body_due = connection_deadline::clock::now() + options.header_timeout;
+      if (const auto ec = co_await read_request(io, buffer, parser, true, body_due); ec) {
+        if (ec == beast::error::timeout || ec == asio::error::eof ||
+            ec == asio::error::connection_reset || ec == bhttp::error::partial_message ||
+            ec == asio::error::operation_aborted)
+          co_return;
+        response res = own(head, ec == bhttp::error::body_limit
+                                     ? body_too_large(options.max_body_bytes)
+                                     : bad_request("malformed HTTP body: " + ec.message()));
+        co_await refuse_early(res);
+        co_return;
+      }
+    }
+
+    request req = parser.release();
+    const std::string_view target(req.target().data(), req.target().size());
+    const auto qmark = target.find('?');
+    request_context ctx{req,
+                        peer,
+                        target.substr(0, qmark),
+                        qmark == target.npos ? std::string_view{} : target.substr(qmark + 1),
+                        {}};
+    ctx.request_id = request_id;
+    // Nothing is pipelined behind this request: the buffer can go while it is held.
+    ctx.release_read_buffer = [&buffer] {
+      if (buffer.size() == 0) buffer.shrink_to_fit();
+    };
+    response res;
+    if (ctx.path.empty() || ctx.path.front() != '/') {
+      res = own(req, bad_request("the request target must be an absolute path"));
+    } else {
+      const auto handler_started = std::chrono::steady_clock::now();
+      try {
+        res = co_await entry(ctx);
+      } catch (const std::exception& e) {
+        const auto method = to_string(req.method());
+        log::write(log::level::error, "a handler threw; answering 500",
+                   {{"request_id", request_id},
+                    {"method", std::string_view(method.data(), method.size())},
+                    {"path", ctx.path},
+                    {"error", std::string_view(e.what())}});
+        res = own(req, problem_response(status::internal_server_error, "internal-error",
+                                        "Internal Server Error",
+                                        "the server failed to handle the request"));
+      }
+      if (options.on_answer)
+        options.on_answer(ctx, res, std::chrono::steady_clock::now() - handler_started);
+    }
+    const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
+    const unsigned status_code = res.result_int();
+    std::uint64_t body_bytes = res.body().size();
+    bool written = false;
+    if (ctx.stream && res.result() == status::ok) {
+      body_bytes = 0;
+      written = co_await write_stream(io, buffer, res, version, keep_alive, request_id, ctx.stream,
+                                      body_bytes);
+    } else {
+      // Not write_response: the common case, written at once, then needs no coroutine.
+      const auto left = write_now(io.socket, res, version, keep_alive, request_id, slot.head);
+      written = !left.failed && left.empty();
+      if (!written && !left.failed) written = co_await write_rest(io, left, options.idle_timeout);
+    }
+    report(&ctx, request_id, peer, status_code, body_bytes, started, written);
+    if (!written || !keep_alive) co_return;
   }
-  const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
-  const unsigned status_code = res.result_int();
-  std::uint64_t body_bytes = res.body().size();
-  bool written = false;
-  if (ctx.stream && res.result() == status::ok) {
-    body_bytes = 0;
-    written = co_await write_stream(io, buffer, res, version, keep_alive, request_id, ctx.stream,
-                                    body_bytes);
-  } else {
-    // Not write_response: the common case, written at once, then needs no coroutine.
-    const auto left = write_now(io.socket, res, version, keep_alive, request_id, slot.head);
-    written = !left.failed && left.empty();
-    if (!written && !left.failed) written = co_await write_rest(io, left, options.idle_timeout);
-  }
-  report(&ctx, request_id, peer, status_code, body_bytes, started, written);
-  co_return written && keep_alive;
 }
 
 namespace {

@@ -144,6 +144,26 @@ TEST_F(HttpInput, IdleKeepAliveConnectionsAreClosed) {
   EXPECT_TRUE(c.closed_by_peer(3s));
 }
 
+// HTTP/1.1 pipelining: requests sent back to back in one write are each
+// answered, in order, on the one connection.
+TEST_F(HttpInput, PipelinedRequestsAreAnsweredInOrder) {
+  const auto raw = raw_exchange(svc.port(),
+                                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n\r\n"
+                                "GET /nowhere HTTP/1.1\r\nHost: x\r\nX-Request-Id: second\r\n\r\n"
+                                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: third\r\n"
+                                "Connection: close\r\n\r\n");
+  const auto first = raw.find("X-Request-Id: first");
+  const auto second = raw.find("X-Request-Id: second");
+  const auto third = raw.find("X-Request-Id: third");
+  ASSERT_NE(first, std::string::npos) << raw;
+  ASSERT_NE(second, std::string::npos) << raw;
+  ASSERT_NE(third, std::string::npos) << raw;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_EQ(status_of(raw), 200u);
+  EXPECT_NE(raw.find("HTTP/1.1 404", first), std::string::npos) << raw;
+}
+
 TEST_F(HttpInput, JunkHostIs400) {
   expect_problem(http_post(svc.port(), "/analyze", "{}",
                            {{"Content-Type", "application/json"}, {"Host", "evil host/x"}}),
