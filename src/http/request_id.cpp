@@ -1,5 +1,6 @@
 #include "jobrelay/http/request_id.hpp"
 
+#include <array>
 #include <cstdint>
 #include <random>
 
@@ -34,12 +35,25 @@ void new_request_id(std::string& id) {
     std::random_device rd;
     return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   }();
-  static constexpr char hex[] = "0123456789abcdef";
-  id.assign(32, '0');
+  // Two hex digits per step from a table: made for every request.
+  static constexpr auto byte_hex = [] {
+    constexpr char hex[] = "0123456789abcdef";
+    std::array<char, 512> table{};
+    for (int b = 0; b < 256; ++b) {
+      table[2 * b] = hex[b >> 4];
+      table[2 * b + 1] = hex[b & 0xf];
+    }
+    return table;
+  }();
+  char out[32];
   for (int half = 0; half < 2; ++half) {
     std::uint64_t v = next(state);
-    for (int i = 0; i < 16; ++i, v >>= 4) id[half * 16 + i] = hex[v & 0xf];
+    for (int i = 0; i < 8; ++i, v >>= 8) {
+      out[half * 16 + 2 * i] = byte_hex[2 * (v & 0xff)];
+      out[half * 16 + 2 * i + 1] = byte_hex[2 * (v & 0xff) + 1];
+    }
   }
+  id.assign(out, sizeof out);
 }
 
 std::string new_request_id() {

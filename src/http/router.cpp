@@ -51,31 +51,37 @@ const router::route* router::match(std::string_view path, verb method, std::stri
     return count < segments.size();
   });
   if (count > max_segments) return nullptr;
-  const route* found = nullptr;
-  for (const auto& r : routes_) {
-    if (r.segments.size() != count) continue;
-    std::string_view candidate;
-    bool ok = true;
-    for (std::size_t i = 0; i < count && ok; ++i) {
+  const auto path_matches = [&](const route& r, std::string_view& candidate) {
+    if (r.segments.size() != count) return false;
+    for (std::size_t i = 0; i < count; ++i) {
       if (is_placeholder(r.segments[i])) {
-        ok = !segments[i].empty();
+        if (segments[i].empty()) return false;
         candidate = segments[i];
-      } else {
-        ok = r.segments[i] == segments[i];
+      } else if (r.segments[i] != segments[i]) {
+        return false;
       }
     }
-    if (!ok) continue;
+    return true;
+  };
+  for (const auto& r : routes_) {
+    std::string_view candidate;
+    if (r.method == method && path_matches(r, candidate)) {
+      param = candidate;
+      return &r;
+    }
+  }
+  // No route for this method: the Allow list of a 405 (empty: a 404). Only
+  // now, so a matched request builds no string.
+  for (const auto& r : routes_) {
+    std::string_view ignored;
+    if (!path_matches(r, ignored)) continue;
     const auto name = to_string(r.method);
     if (allow.find(name) == std::string::npos) {
       if (!allow.empty()) allow += ", ";
       allow.append(name.data(), name.size());
     }
-    if (r.method == method && !found) {
-      found = &r;
-      param = candidate;
-    }
   }
-  return found;
+  return nullptr;
 }
 
 boost::asio::awaitable<response> answer_now(response res) {

@@ -55,13 +55,16 @@ std::string new_job_id() {
 }
 
 bool is_valid_job_id(std::string_view id) {
-  if (id.size() != 2 + id_chars || id.substr(0, 2) != "j_") return false;
-  for (char c : id.substr(2)) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  // A table of the alphabet's bytes: checked on every poll.
+  static constexpr auto in_alphabet = [] {
+    std::array<bool, 256> table{};
+    for (const char c : std::string_view(alphabet)) table[static_cast<unsigned char>(c)] = true;
+    return table;
+  }();
+  if (id.size() != 2 + id_chars || id[0] != 'j' || id[1] != '_') return false;
+  bool ok = true;
+  for (const char c : id.substr(2)) ok &= in_alphabet[static_cast<unsigned char>(c)];
+  return ok;
 }
 
 }  // namespace jobrelay::jobs

@@ -72,6 +72,8 @@ class router {
     std::vector<std::string> segments;
     handler h;
   };
+  // The route for the path and method, with its {param} segment; when there
+  // is none, `allow` lists the methods the path has (empty: no such path).
   const route* match(std::string_view path, verb method, std::string_view& param,
                      std::string& allow) const;
   std::vector<route> routes_;
