@@ -425,8 +425,10 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
                         peer,
                         target.substr(0, qmark),
                         qmark == target.npos ? std::string_view{} : target.substr(qmark + 1),
+                        {},
+                        {},
+                        request_id,
                         {}};
-    ctx.request_id = request_id;
     // Nothing is pipelined behind this request: the buffer can go while it is held.
     ctx.release_read_buffer = [&buffer] {
       if (buffer.size() == 0) buffer.shrink_to_fit();
