@@ -44,18 +44,30 @@ struct wait_request {
   bool from_prefer = false;
 };
 
+// The answer for a job as found: the job's document, or the problem.
+http::response answer_for(service& s, http::request_context& ctx, const admission& admitted,
+                          visible_job found, const wait_request& wait) {
+  if (auto* problem = std::get_if<http::response>(&found)) return std::move(*problem);
+  auto res = job_response(s, ctx.req, *std::get<jobs::snapshot_ptr>(found), admitted);
+  if (wait.from_prefer) res.set("Preference-Applied", "wait=" + std::to_string(wait.seconds));
+  return res;
+}
+
+bool holds(const visible_job& found, const wait_request& wait) {
+  return wait.seconds > 0 && found.index() == 0 && !std::get<0>(found)->terminal();
+}
+
 // A long poll: holds the request until the job's ETag differs from the
 // client's (or from the state at arrival), the job ends, or the wait runs
-// out; then the job as it is, or the problem to answer. Apart from
-// get_result so that a plain poll's coroutine frame stays small enough for
-// Asio to recycle (bench/README.md).
-boost::asio::awaitable<visible_job> hold_for_change(service& s, http::request_context& ctx,
-                                                    const admission& admitted,
-                                                    jobs::snapshot_ptr job, unsigned seconds) {
+// out; then answers the job as it is then.
+boost::asio::awaitable<http::response> answer_when_changed(service& s, http::request_context& ctx,
+                                                           const admission& admitted,
+                                                           jobs::snapshot_ptr job,
+                                                           wait_request wait) {
   // Subscribing before the re-read means a change in between is not missed.
   const auto inm = ctx.req[http::field::if_none_match];
   const std::string baseline = inm.empty() ? job->etag() : std::string(inm);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait.seconds);
   gauge_hold held(s.long_polls);
   if (ctx.release_read_buffer) ctx.release_read_buffer();
   auto subscription = co_await s.feed.subscribe(job->id());
@@ -66,17 +78,33 @@ boost::asio::awaitable<visible_job> hold_for_change(service& s, http::request_co
     if (!etag_matches(baseline, job->etag()) || job->terminal()) break;
     if (!co_await subscription.wait(deadline)) break;  // the wait ran out
   }
-  co_return job;
+  co_return answer_for(s, ctx, admitted, std::move(job), wait);
 }
 
+// GET /results/<id> with a store that must be asked (Redis).
+boost::asio::awaitable<http::response> find_then_answer(service& s, http::request_context& ctx,
+                                                        const admission& admitted,
+                                                        wait_request wait) {
+  auto found = co_await find_visible_job(s, ctx.param, admitted);
+  if (holds(found, wait)) {
+    auto held = co_await answer_when_changed(s, ctx, admitted, std::get<0>(found), wait);
+    co_return held;
+  }
+  co_return answer_for(s, ctx, admitted, std::move(found), wait);
+}
+
+// Not a coroutine: a plain poll of a job in memory is answered without one
+// (answer_now's frame is the smallest there is); a long poll or a store to
+// ask returns the coroutine that waits (bench/README.md).
 boost::asio::awaitable<http::response> get_result(service& s, http::request_context& ctx,
                                                   const admission& admitted) {
   wait_request wait;
   if (const auto q = query_param(ctx.query, "wait"); !q.empty() || ctx.query.find("wait=") != std::string_view::npos) {
     const auto n = parse_seconds(q);
     if (!n)
-      co_return http::problem_response(status::bad_request, "invalid-wait", "Bad Request",
-                                       "wait must be a whole number of seconds");
+      return http::answer_now(http::problem_response(status::bad_request, "invalid-wait",
+                                                     "Bad Request",
+                                                     "wait must be a whole number of seconds"));
     wait.seconds = *n;
   } else if (const auto p = ctx.req["Prefer"]; !p.empty()) {
     // An unusable preference is ignored, as RFC 7240 asks.
@@ -84,20 +112,11 @@ boost::asio::awaitable<http::response> get_result(service& s, http::request_cont
   }
   wait.seconds = std::min(wait.seconds, s.cfg.polling.max_wait_seconds);
 
-  // From memory at once when the store allows: no lookup coroutine.
   auto found = find_visible_job_at_once(s, ctx.param, admitted);
-  if (!found) {
-    auto awaited = co_await find_visible_job(s, ctx.param, admitted);
-    found.emplace(std::move(awaited));
-  }
-  if (found->index() == 0 && wait.seconds > 0 && !std::get<0>(*found)->terminal()) {
-    auto held = co_await hold_for_change(s, ctx, admitted, std::get<0>(*found), wait.seconds);
-    *found = std::move(held);
-  }
-  if (auto* problem = std::get_if<http::response>(&*found)) co_return std::move(*problem);
-  auto res = job_response(s, ctx.req, *std::get<jobs::snapshot_ptr>(*found), admitted);
-  if (wait.from_prefer) res.set("Preference-Applied", "wait=" + std::to_string(wait.seconds));
-  co_return res;
+  if (!found) return find_then_answer(s, ctx, admitted, wait);
+  if (holds(*found, wait))
+    return answer_when_changed(s, ctx, admitted, std::get<0>(std::move(*found)), wait);
+  return http::answer_now(answer_for(s, ctx, admitted, std::move(*found), wait));
 }
 
 boost::asio::awaitable<http::response> delete_result(service& s, http::request_context& ctx,
