@@ -164,6 +164,38 @@ TEST_F(HttpInput, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_NE(raw.find("HTTP/1.1 404", first), std::string::npos) << raw;
 }
 
+// Expect: 100-continue: the server says "go on" once the head is accepted,
+// and the body sent after it is read as usual.
+TEST_F(HttpInput, AnExpectedContinueIsSentBeforeTheBodyIsRead) {
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), svc.port()});
+  const std::string body = R"({"doc":1})";
+  asio::write(s,
+              asio::buffer("POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Expect: 100-continue\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n"));
+  std::string got;
+  char chunk[512];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    boost::system::error_code ec;
+    const auto n = s.read_some(asio::buffer(chunk), ec);
+    ASSERT_FALSE(ec) << ec.message() << got;
+    got.append(chunk, n);
+  }
+  EXPECT_EQ(got, "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(s, asio::buffer(body));
+  got.clear();
+  for (;;) {
+    boost::system::error_code ec;
+    const auto n = s.read_some(asio::buffer(chunk), ec);
+    got.append(chunk, n);
+    if (ec || got.find("\r\n\r\n") != std::string::npos) break;
+  }
+  EXPECT_EQ(status_of(got), 202u) << got;
+}
+
 TEST_F(HttpInput, JunkHostIs400) {
   expect_problem(http_post(svc.port(), "/analyze", "{}",
                            {{"Content-Type", "application/json"}, {"Host", "evil host/x"}}),
