@@ -405,7 +405,12 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
         if (ec) co_return;
       }
       const auto body_due = connection_deadline::clock::now() + options.header_timeout;
-      if (const auto ec = co_await read_request(io, buffer, parser, true, body_due); ec) {
+      beast::error_code body_ec;
+      if (!parse_buffered(buffer, parser, true, body_ec)) {
+        const auto awaited = co_await read_request(io, buffer, parser, true, body_due);
+        body_ec = awaited;
+      }
+      if (const auto ec = body_ec; ec) {
         if (ec == beast::error::timeout || ec == asio::error::eof ||
             ec == asio::error::connection_reset || ec == bhttp::error::partial_message ||
             ec == asio::error::operation_aborted)
