@@ -213,6 +213,14 @@ asio::awaitable<beast::error_code> read_request(connection_io io, beast::flat_bu
   }
 }
 
+// A slow or vanished client (or one a drain let go): it gets no answer and
+// no more of our time.
+bool client_gone(const beast::error_code& ec) {
+  return ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
+         ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted;
+}
+
 response bad_request(std::string_view detail) {
   return problem_response(status::bad_request, "malformed-request", "Bad Request", detail);
 }
@@ -345,10 +353,7 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       head_ec = awaited;
     }
     if (const auto ec = head_ec; ec) {
-      if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
-          ec == asio::error::eof || ec == asio::error::connection_reset ||
-          ec == asio::error::operation_aborted)
-        co_return;  // a slow or vanished client gets no more of our time
+      if (client_gone(ec)) co_return;
       // Beast checks a declared Content-Length against the body limit as soon
       // as the head is parsed, so an oversized body is refused unread.
       response res = ec == bhttp::error::header_limit
@@ -411,10 +416,7 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
         body_ec = awaited;
       }
       if (const auto ec = body_ec; ec) {
-        if (ec == beast::error::timeout || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == bhttp::error::partial_message ||
-            ec == asio::error::operation_aborted)
-          co_return;
+        if (client_gone(ec) || ec == bhttp::error::partial_message) co_return;
         response res = own(head, ec == bhttp::error::body_limit
                                      ? body_too_large(options.max_body_bytes)
                                      : bad_request("malformed HTTP body: " + ec.message()));
