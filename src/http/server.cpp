@@ -153,13 +153,14 @@ unwritten write_now(tcp::socket& socket, response& res, unsigned version, bool k
   return {{whole[0] + sent, whole[1] + (sent > head.size() ? sent - head.size() : 0)}, false};
 }
 
-// The rest of an answer write_now could not finish; reports whether it was
-// written whole.
-asio::awaitable<bool> write_rest(connection_io io, unwritten left,
-                                 std::chrono::milliseconds timeout) {
-  if (left.failed) co_return false;
-  io.deadline.expires_after(timeout);
-  auto [ec, n] = co_await asio::async_write(io.socket, left.rest, nothrow);
+// Writes `buffers` whole within `limit`, or the connection is closed;
+// reports whether they were written. Every asynchronous write of the server
+// goes through here, so none leaves its deadline standing after it.
+template <class Buffers>
+asio::awaitable<bool> write_within(connection_io io, Buffers buffers,
+                                   std::chrono::milliseconds limit) {
+  io.deadline.expires_after(limit);
+  auto [ec, n] = co_await asio::async_write(io.socket, buffers, nothrow);
   io.deadline.clear();
   co_return !ec;
 }
@@ -169,8 +170,9 @@ asio::awaitable<bool> write_response(connection_io io, response& res, unsigned v
                                      bool keep_alive, std::chrono::milliseconds timeout,
                                      std::string_view request_id, std::string& head) {
   const auto left = write_now(io.socket, res, version, keep_alive, request_id, head);
-  if (!left.failed && left.empty()) co_return true;
-  co_return co_await write_rest(io, left, timeout);
+  if (left.failed) co_return false;
+  if (left.empty()) co_return true;
+  co_return co_await write_within(io, left.rest, timeout);
 }
 
 // Feeds `parser` what `buffer` holds. True when that settles it: the head
@@ -404,10 +406,8 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       // RFC 9110 10.1.1: an HTTP/1.0 request's expectation is ignored.
       if (version >= 11 && head[field::expect] == "100-continue") {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-        io.deadline.expires_after(options.header_timeout);
-        auto [ec, n] = co_await asio::async_write(io.socket, asio::buffer(go_on), nothrow);
-        io.deadline.clear();
-        if (ec) co_return;
+        const bool sent = co_await write_within(io, asio::buffer(go_on), options.header_timeout);
+        if (!sent) co_return;
       }
       const auto body_due = connection_deadline::clock::now() + options.header_timeout;
       beast::error_code body_ec;
@@ -473,7 +473,8 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       // Not write_response: the common case, written at once, then needs no coroutine.
       const auto left = write_now(io.socket, res, version, keep_alive, request_id, slot.head);
       written = !left.failed && left.empty();
-      if (!written && !left.failed) written = co_await write_rest(io, left, options.idle_timeout);
+      if (!written && !left.failed)
+        written = co_await write_within(io, left.rest, options.idle_timeout);
     }
     report(&ctx, request_id, peer, status_code, body_bytes, started, written);
     if (!written || !keep_alive) co_return;
@@ -490,11 +491,9 @@ class chunk_sink final : public stream_sink {
       : io_(io), limit_(limit), written_(written) {}
   asio::awaitable<bool> write(std::string_view data) override {
     if (failed_ || data.empty()) co_return !failed_;
-    io_.deadline.expires_after(limit_);
-    auto [ec, n] = co_await asio::async_write(
-        io_.socket, bhttp::make_chunk(asio::buffer(data.data(), data.size())), nothrow);
-    io_.deadline.clear();
-    failed_ = static_cast<bool>(ec);
+    const auto chunk = bhttp::make_chunk(asio::buffer(data.data(), data.size()));
+    const bool sent = co_await write_within(io_, chunk, limit_);
+    failed_ = !sent;
     if (!failed_) written_ += data.size();
     co_return !failed_;
   }
@@ -529,10 +528,9 @@ asio::awaitable<bool> server::impl::write_stream(connection_io io, beast::flat_b
   chunk_sink sink(io, options.idle_timeout, body_bytes);
   co_await produce(sink);
   if (sink.failed()) co_return false;
-  io.deadline.expires_after(options.idle_timeout);
-  auto [ec, n] = co_await asio::async_write(io.socket, bhttp::make_chunk_last(), nothrow);
-  io.deadline.clear();
-  co_return !ec;
+  const auto last = bhttp::make_chunk_last();
+  const bool ended = co_await write_within(io, last, options.idle_timeout);
+  co_return ended;
 }
 
 server::server(asio::io_context& ioc, server_options options, handler entry)
