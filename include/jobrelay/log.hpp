@@ -37,7 +37,4 @@ void write(level lvl, std::string_view message, std::initializer_list<field> fie
 
 bool enabled(level lvl);
 
-// JSON string escaping (RFC 8259), appended to `out` without the quotes.
-void append_json_escaped(std::string& out, std::string_view text);
-
 }  // namespace jobrelay::log

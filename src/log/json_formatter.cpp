@@ -5,6 +5,7 @@
 #include <ctime>
 #include <string>
 
+#include "jobrelay/json_escape.hpp"
 #include "jobrelay/log.hpp"
 
 namespace jobrelay::log::detail {

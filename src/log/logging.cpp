@@ -1,5 +1,3 @@
-#include "jobrelay/log.hpp"
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "jobrelay/json_escape.hpp"
+#include "jobrelay/log.hpp"
 #include "json_formatter.hpp"
 
 namespace jobrelay::log {
@@ -61,28 +61,6 @@ void append_text_value(std::string& out, std::string_view v) {
 }
 
 }  // namespace
-
-void append_json_escaped(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 0xf]);
-        } else {
-          out.push_back(ch);  // UTF-8 passes through
-        }
-    }
-  }
-}
 
 void configure(std::string_view level_name, std::string_view format_name) {
   spdlog::sink_ptr sink;

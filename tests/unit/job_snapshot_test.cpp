@@ -96,6 +96,21 @@ TEST(JobSnapshot, FailedDocumentCarriesErrorWithUpstreamObject) {
   EXPECT_EQ(doc["error"]["upstream"]["code"], "X");
 }
 
+// An error message can quote what a peer sent (a Location header cut at 200
+// bytes, possibly mid-character): the document stays valid JSON.
+TEST(JobSnapshot, AnErrorMessageWithBytesThatAreNotUtf8StillMakesAValidDocument) {
+  const system_time t0{seconds(1'800'000'000)};
+  auto s = running_state(t0);
+  s.status = job_status::failed;
+  s.finished_at = t0;
+  s.error =
+      job_error{"upstream_protocol", "operation URL is not an http(s) URL: ftp://x/\xe2\x82", ""};
+  const std::string text = job_snapshot(s).document(t0);
+  ASSERT_TRUE(nlohmann::json::accept(text)) << text;
+  EXPECT_EQ(nlohmann::json::parse(text)["error"]["message"],
+            "operation URL is not an http(s) URL: ftp://x/\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 TEST(JobSnapshot, AnEncodingIsMadeOnceAndSharedByEveryLaterRequest) {
   job_snapshot snap(running_state(system_time{seconds(1'800'000'000)}));
   int made = 0;
