@@ -173,10 +173,9 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
   if (!where) co_return where.error();
   const steady_time deadline =
       std::min(std::chrono::steady_clock::now() + self->options.request_timeout, call.not_after);
-  const http::request request = build_request(call, *where);
-  const std::string wire = serialize_request(request);
+  const std::string wire = request_bytes(call, *where);
   const read_limits limits{self->options.max_response_bytes, max_header_bytes};
-  const bool head_request = request.method() == http::verb::head;
+  const bool head_request = call.method == "HEAD";
   const connect_settings settings{self->executor, self->options.connect_timeout,
                                   where->where.tls ? self->tls_context() : nullptr,
                                   self->options.tls_verify};

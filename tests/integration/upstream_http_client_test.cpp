@@ -1,21 +1,23 @@
 // The upstream client against scripted_upstream over real loopback sockets.
 #include <gtest/gtest.h>
 
+#include <boost/algorithm/string/case_conv.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <future>
+#include <map>
 #include <thread>
 #include <variant>
 #include <vector>
 
-#include "scripted_upstream.hpp"
 #include "jobrelay/upstream/http_client.hpp"
+#include "scripted_upstream.hpp"
 #include "test_pki.hpp"
 #include "threaded_io.hpp"
 
@@ -162,6 +164,36 @@ TEST_F(UpstreamHttpClient, PostSendsAJsonBody) {
   EXPECT_EQ(seen[0].body, R"({"text":"hi"})");
   EXPECT_EQ(seen[0].header("content-type"), "application/json");
   EXPECT_EQ(seen[0].header("content-length"), "13");
+}
+
+TEST_F(UpstreamHttpClient, ACallsOwnDefaultHeadersReplaceOursOnceAndTheLastOneCounts) {
+  scripted_upstream upstream(
+      [](const recorded_request&) { return upstream_action::respond(200, "{}"); });
+  auto client = make_client();
+
+  http_call call;
+  call.method = "POST";
+  call.url = upstream.url("/analyze");
+  call.body = R"({"a":1})";
+  call.headers = {{"content-type", "application/vnd.first+json"},
+                  {"X-Trace", "1"},
+                  {"User-Agent", "analyzer-client/2"},
+                  {"Content-Type", "application/vnd.last+json"}};
+  ASSERT_TRUE(succeeds(send(client, call)));
+
+  auto seen = upstream.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  std::map<std::string, int> count;
+  for (const auto& [name, value] : seen[0].headers) ++count[boost::algorithm::to_lower_copy(name)];
+  EXPECT_EQ(count["content-type"], 1);
+  EXPECT_EQ(count["user-agent"], 1);
+  EXPECT_EQ(count["host"], 1);
+  EXPECT_EQ(count["content-length"], 1);
+  EXPECT_EQ(seen[0].header("content-type"), "application/vnd.last+json");
+  EXPECT_EQ(seen[0].header("user-agent"), "analyzer-client/2");
+  EXPECT_EQ(seen[0].header("x-trace"), "1");
+  EXPECT_EQ(seen[0].header("content-length"), "7");
+  EXPECT_EQ(seen[0].body, R"({"a":1})");
 }
 
 TEST_F(UpstreamHttpClient, AnEmptyPathBecomesSlashAndErrorStatusesAreReplies) {
