@@ -10,9 +10,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include "error_mapping.hpp"
 #include "watchdog.hpp"
@@ -32,6 +31,50 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 boost::system::error_code code(errc e) {
   return make_error_code(e);
 }
+
+// Parses an answer straight into an http_reply. Beast's response_parser
+// builds a basic_fields (a heap node per header) and a message that were then
+// copied field by field; and its async_read is three layers of composed
+// operations per read, where a plain read and put() serve.
+class reply_parser : public bhttp::basic_parser<false> {
+ public:
+  unsigned version() const { return version_; }
+  http_reply release() { return std::move(reply_); }
+
+ private:
+  void on_request_impl(bhttp::verb, boost::core::string_view, boost::core::string_view, int,
+                       boost::system::error_code&) override {}
+  void on_response_impl(int status, boost::core::string_view, int version,
+                        boost::system::error_code&) override {
+    reply_.status = static_cast<unsigned>(status);
+    version_ = static_cast<unsigned>(version);
+  }
+  void on_field_impl(bhttp::field, boost::core::string_view name, boost::core::string_view value,
+                     boost::system::error_code&) override {
+    reply_.headers.emplace_back(std::string(name), std::string(value));
+  }
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         boost::system::error_code&) override {
+    // Bounded: the parser refused a length over body_limit before this.
+    if (length) reply_.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(boost::core::string_view bytes, boost::system::error_code&) override {
+    reply_.body.append(bytes.data(), bytes.size());
+    return bytes.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::core::string_view,
+                            boost::system::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::core::string_view bytes,
+                                 boost::system::error_code&) override {
+    reply_.body.append(bytes.data(), bytes.size());
+    return bytes.size();
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+
+  http_reply reply_;
+  unsigned version_ = 0;
+};
 
 }  // namespace
 
@@ -102,12 +145,35 @@ asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
     co_return out;
   }
 
-  bhttp::response_parser<bhttp::string_body> parser;
+  reply_parser parser;
   parser.body_limit(limits.max_body_bytes);
   parser.header_limit(limits.max_header_bytes);
+  parser.eager(true);  // one put() runs on from the head into the body
   if (head_request) parser.skip(true);
 
-  auto [read_ec, read] = co_await bhttp::async_read(stream, buffer_, parser, use_tuple);
+  boost::system::error_code read_ec;
+  while (!parser.is_done()) {
+    if (buffer_.size() > 0) {
+      const std::size_t used = parser.put(buffer_.data(), read_ec);
+      buffer_.consume(used);
+      if (read_ec == bhttp::error::need_more) read_ec = {};
+      if (read_ec || parser.is_done()) break;
+    }
+    // Whatever room the buffer has, at least a page: a status document
+    // usually arrives in one read.
+    const std::size_t room = std::max<std::size_t>(buffer_.capacity() - buffer_.size(), 4096);
+    auto [ec, got] = co_await stream.async_read_some(buffer_.prepare(room), use_tuple);
+    if (ec == asio::error::eof && parser.got_some()) {
+      // The end of a body that runs to the close, or a message cut short.
+      parser.put_eof(read_ec);
+      break;
+    }
+    if (ec) {
+      read_ec = ec == asio::error::eof ? make_error_code(bhttp::error::end_of_stream) : ec;
+      break;
+    }
+    buffer_.commit(got);
+  }
   if (read_ec) {
     const auto* data = static_cast<const char*>(buffer_.data().data());
     const std::string_view unparsed(data, buffer_.size());
@@ -118,17 +184,10 @@ asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
   }
   guard.disarm();
 
-  auto message = parser.release();
-  http_reply reply;
-  reply.status = message.result_int();
-  for (const auto& field : message) {
-    reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  reply.body = std::move(message.body());
   // HTTP/1.0 keep-alive is a dialect nobody needs any more; don't bet on it.
   out.reusable =
-      message.version() == 11 && message.keep_alive() && buffer_.size() == 0 && socket().is_open();
-  out.reply = std::move(reply);
+      parser.version() == 11 && parser.keep_alive() && buffer_.size() == 0 && socket().is_open();
+  out.reply = parser.release();
   co_return out;
 }
 

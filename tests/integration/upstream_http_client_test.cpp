@@ -196,6 +196,30 @@ TEST_F(UpstreamHttpClient, ACallsOwnDefaultHeadersReplaceOursOnceAndTheLastOneCo
   EXPECT_EQ(seen[0].body, R"({"a":1})");
 }
 
+// The answer's framing other than Content-Length: chunks (with an extension
+// and a trailer), and a body that runs until the server closes.
+TEST_F(UpstreamHttpClient, AChunkedAnswerAndOneThatRunsToTheCloseArriveWhole) {
+  scripted_upstream upstream(
+      sequence({upstream_action::garbage(
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Kind: chunked\r\n\r\n"
+                    "7;ext=1\r\n{\"a\":\"b\r\n4\r\nc\"}\n\r\n0\r\nX-Trailer: t\r\n\r\n"),
+                upstream_action::garbage(
+                    "HTTP/1.1 201 Created\r\nConnection: close\r\n\r\n{\"to\":\"the close\"}")}));
+  auto client = make_client();
+
+  auto chunked = send(client, get(upstream.url("/1")));
+  ASSERT_TRUE(succeeds(chunked));
+  EXPECT_EQ(chunked->status, 200u);
+  EXPECT_EQ(chunked->body, "{\"a\":\"bc\"}\n");
+  EXPECT_EQ(chunked->header("x-kind"), "chunked");
+
+  auto to_close = send(client, get(upstream.url("/2")));
+  ASSERT_TRUE(succeeds(to_close));
+  EXPECT_EQ(to_close->status, 201u);
+  EXPECT_EQ(to_close->body, R"({"to":"the close"})");
+  EXPECT_EQ(client.open_connections(), 0u);
+}
+
 TEST_F(UpstreamHttpClient, AnEmptyPathBecomesSlashAndErrorStatusesAreReplies) {
   scripted_upstream upstream([](const recorded_request&) { return upstream_action::respond(503); });
   auto client = make_client();
