@@ -92,14 +92,49 @@ void service_metrics::watch(service& s, std::function<std::size_t()> open_connec
                     });
 }
 
+namespace {
+
+// The children the engine's reports land on, each found in its family once.
+// with() builds a vector of label strings and takes the family's lock; the
+// engine reports two or three times per job, always from its own strand, so
+// a copy of this in its observer needs no lock either.
+template <class Metric>
+class known_children {
+ public:
+  explicit known_children(metrics::family<Metric>& family) : family_(&family) {}
+
+  Metric& at(std::string_view first, std::string_view second = {}) {
+    for (const auto& known : known_)
+      if (known.first == first && known.second == second) return *known.metric;
+    metrics::label_values values{std::string(first)};
+    if (!second.empty()) values.emplace_back(second);
+    Metric& metric = family_->with(values);
+    known_.push_back({std::string(first), std::string(second), &metric});
+    return metric;
+  }
+
+ private:
+  struct child {
+    std::string first, second;
+    Metric* metric;
+  };
+  metrics::family<Metric>* family_;
+  std::vector<child> known_;
+};
+
+}  // namespace
+
 void service_metrics::observe(jobs::engine& engine) {
   jobs::engine_observer o;
-  o.upstream_call = [this](std::string_view call, std::string_view outcome, double seconds) {
-    upstream_calls.with({std::string(call), std::string(outcome)}).inc();
-    upstream_seconds.with({std::string(call)}).observe(seconds);
+  o.upstream_call = [calls = known_children(upstream_calls),
+                     durations = known_children(upstream_seconds)](
+                        std::string_view call, std::string_view outcome, double seconds) mutable {
+    calls.at(call, outcome).inc();
+    durations.at(call).observe(seconds);
   };
-  o.finished = [this](jobs::job_status status, double seconds) {
-    job_seconds.with({std::string(jobs::to_string(status))}).observe(seconds);
+  o.finished = [durations = known_children(job_seconds)](jobs::job_status status,
+                                                         double seconds) mutable {
+    durations.at(jobs::to_string(status)).observe(seconds);
   };
   engine.observe(std::move(o));
 }

@@ -51,7 +51,7 @@ class reply_parser : public bhttp::basic_parser<false> {
   }
   void on_field_impl(bhttp::field, boost::core::string_view name, boost::core::string_view value,
                      boost::system::error_code&) override {
-    reply_.headers.emplace_back(std::string(name), std::string(value));
+    reply_.add_header({name.data(), name.size()}, {value.data(), value.size()});
   }
   void on_header_impl(boost::system::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,

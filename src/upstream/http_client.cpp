@@ -254,10 +254,24 @@ std::size_t http_client::open_connections() const {
 }
 
 std::string http_reply::header(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (boost::beast::iequals(key, name)) return value;
+  const std::string_view fields(fields_);
+  for (std::size_t at = 0; at < fields.size();) {
+    const std::size_t colon = fields.find(':', at);
+    const std::size_t end = fields.find('\n', colon);
+    if (colon == std::string_view::npos || end == std::string_view::npos) break;
+    if (boost::beast::iequals(fields.substr(at, colon - at), name))
+      return std::string(fields.substr(colon + 1, end - colon - 1));
+    at = end + 1;
   }
   return {};
+}
+
+void http_reply::add_header(std::string_view name, std::string_view value) {
+  if (fields_.empty()) fields_.reserve(256);
+  fields_ += name;
+  fields_ += ':';
+  fields_ += value;
+  fields_ += '\n';
 }
 
 }  // namespace jobrelay::upstream

@@ -46,11 +46,18 @@ struct http_call {
 
 struct http_reply {
   unsigned status = 0;
-  header_list headers;  // as received, names as sent by the peer
   std::string body;
 
   // First header of that name (case-insensitive), empty when absent.
   std::string header(std::string_view name) const;
+  // As received; names and values as the parser passed them (a name has no
+  // ':', a value no line break).
+  void add_header(std::string_view name, std::string_view value);
+
+ private:
+  // "name:value\n" for each header, in one string: one allocation per answer
+  // instead of two per header, and an answer is asked for two or three.
+  std::string fields_;
 };
 
 class http_client {
