@@ -55,60 +55,66 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   const auto& s = state_;
   // Built by appending in place: this runs for every version of every job,
   // and concatenated temporaries were half of its cost.
-  head_.reserve(160);
-  head_ += "{\"id\":";
-  append_json_string(head_, s.id);
-  head_ += ",\"status\":\"";
-  head_ += to_string(s.status);
-  head_ += "\",\"created_at\":\"";
-  append_rfc3339(head_, s.created_at);
-  head_ += "\",\"updated_at\":\"";
-  append_rfc3339(head_, s.updated_at);
-  head_ += "\",\"elapsed_seconds\":";
+  auto& out = parts_;
+  // The fixed text of a document with every part is ~260 bytes; sized once
+  // so that it neither grows nor holds slack for the job's lifetime.
+  out.reserve(
+      264 + 3 * s.id.size() + s.events_token.size() + s.result_json.size() +
+      (s.error ? 48 + s.error->code.size() + s.error->message.size() + s.error->upstream_json.size()
+               : 0));
+  out += "{\"id\":";
+  append_json_string(out, s.id);
+  out += ",\"status\":\"";
+  out += to_string(s.status);
+  out += "\",\"created_at\":\"";
+  append_rfc3339(out, s.created_at);
+  out += "\",\"updated_at\":\"";
+  append_rfc3339(out, s.updated_at);
+  out += "\",\"elapsed_seconds\":";
+  head_end_ = static_cast<std::uint32_t>(out.size());
 
   if (s.progress) {
-    progress_part_ += ",\"progress\":";
-    progress_part_ += number(*s.progress, 4);
+    out += ",\"progress\":";
+    out += number(*s.progress, 4);
   }
   if (s.eta_seconds) {
-    progress_part_ += ",\"eta_seconds\":";
-    progress_part_ += std::to_string(*s.eta_seconds);
+    out += ",\"eta_seconds\":";
+    out += std::to_string(*s.eta_seconds);
   }
+  progress_end_ = static_cast<std::uint32_t>(out.size());
+
   if (s.status == job_status::succeeded) {
-    const std::string_view result =
-        s.result_json.empty() ? std::string_view("null") : s.result_json;
-    constexpr std::string_view prefix = ",\"result\":";
-    result_part_.reserve(prefix.size() + result.size());
-    result_part_ += prefix;
-    result_part_ += result;
+    out += ",\"result\":";
+    out += s.result_json.empty() ? std::string_view("null") : std::string_view(s.result_json);
   }
+  result_end_ = static_cast<std::uint32_t>(out.size());
   // The result is kept once, in the cached part: a finished job holds its
   // (possibly large) result for result_ttl_seconds (release_storage: an
   // assigned empty string kept ~1 KB per finished job in bench D).
   release_storage(state_.result_json);
-  auto& after_result = after_result_;
+
   if (s.error) {
-    after_result += ",\"error\":{\"code\":";
-    append_json_string(after_result, s.error->code);
-    after_result += ",\"message\":";
-    append_json_string(after_result, s.error->message);
+    out += ",\"error\":{\"code\":";
+    append_json_string(out, s.error->code);
+    out += ",\"message\":";
+    append_json_string(out, s.error->message);
     if (!s.error->upstream_json.empty()) {
-      after_result += ",\"upstream\":";
-      after_result += s.error->upstream_json;
+      out += ",\"upstream\":";
+      out += s.error->upstream_json;
     }
-    after_result += '}';
+    out += '}';
   }
   // Ids are URL-safe by construction, so they need no escaping in a path.
-  after_result += ",\"links\":{\"self\":\"/results/";
-  after_result += s.id;
-  after_result += "\",\"events\":\"/results/";
-  after_result += s.id;
-  after_result += "/events";
+  out += ",\"links\":{\"self\":\"/results/";
+  out += s.id;
+  out += "\",\"events\":\"/results/";
+  out += s.id;
+  out += "/events";
   if (!s.events_token.empty()) {
-    after_result += "?token=";
-    after_result += s.events_token;
+    out += "?token=";
+    out += s.events_token;
   }
-  after_result += "\"}";
+  out += "\"}";
   etag_ += '"';
   etag_ += std::to_string(s.version);
   etag_ += '"';
@@ -116,7 +122,8 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
 
 std::string_view job_snapshot::result_json() const {
   constexpr std::string_view prefix = ",\"result\":";
-  return result_part_.empty() ? std::string_view{} : std::string_view(result_part_).substr(prefix.size());
+  const auto result = part(progress_end_, result_end_);
+  return result.empty() ? std::string_view{} : result.substr(prefix.size());
 }
 
 std::int64_t job_snapshot::elapsed_millis(system_time now) const {
@@ -132,22 +139,18 @@ double job_snapshot::elapsed_seconds(system_time now) const {
 std::string job_snapshot::document(system_time now, std::optional<bool> reused,
                                    bool with_result) const {
   std::string out;
-  out.reserve(head_.size() + progress_part_.size() + result_part_.size() + after_result_.size() +
-              32);
-  out += head_;
+  out.reserve(parts_.size() + 32);
+  out += part(0, head_end_);
   append_millis_as_seconds(out, elapsed_millis(now));
-  out += progress_part_;
-  if (with_result) out += result_part_;
-  out += after_result_;
+  out += part(head_end_, with_result ? result_end_ : progress_end_);
+  out += part(result_end_, parts_.size());
   if (reused) out += *reused ? ",\"reused\":true" : ",\"reused\":false";
   out += '}';
   return out;
 }
 
 std::size_t job_snapshot::byte_size() const {
-  return sizeof(*this) + head_.capacity() + progress_part_.capacity() + result_part_.capacity() +
-         after_result_.capacity() +
-         state_.operation_url.capacity() +
+  return sizeof(*this) + parts_.capacity() + state_.operation_url.capacity() +
          state_.owner.capacity() + state_.events_token.capacity() +
          (state_.error ? state_.error->upstream_json.capacity() + state_.error->message.size() : 0);
 }

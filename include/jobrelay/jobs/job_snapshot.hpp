@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,12 +56,16 @@ class job_snapshot {
 
  private:
   job_state state_;
-  // The document is head_ + elapsed + progress_part_ + result_part_ +
-  // after_result_ + '}'; result_part_ is apart for documents without it.
-  std::string head_;  // up to and including `"elapsed_seconds":`
-  std::string progress_part_;
-  std::string result_part_;
-  std::string after_result_;  // error and links
+  // The document is head + elapsed + progress part + result part + after
+  // result + '}', the four parts kept end to end in one string (one
+  // allocation per version, not four): head up to and including
+  // `"elapsed_seconds":`, then the progress part, the result part (apart for
+  // documents without it) and the rest (error and links).
+  std::string parts_;
+  std::uint32_t head_end_ = 0, progress_end_ = 0, result_end_ = 0;
+  std::string_view part(std::uint32_t from, std::size_t to) const {
+    return std::string_view(parts_).substr(from, to - from);
+  }
   std::string etag_;
   void publish_encoded(std::string made) const;
 
