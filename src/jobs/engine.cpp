@@ -180,9 +180,13 @@ struct engine::impl {
   void make_ready(std::shared_ptr<job_run> job);
   asio::awaitable<void> run_steps();
   asio::awaitable<void> step(std::shared_ptr<job_run> job);
-  asio::awaitable<std::optional<attempt>> call(job_run& job);
-  asio::awaitable<void> after_submit(std::shared_ptr<job_run> job, attempt a);
-  asio::awaitable<void> after_poll(std::shared_ptr<job_run> job, attempt a);
+  asio::awaitable<bool> store_again(const std::shared_ptr<job_run>& job);
+  asio::awaitable<void> time_out(const std::shared_ptr<job_run>& job);
+  asio::awaitable<attempt> start_call(job_run& job);
+  bool settle_call(const std::shared_ptr<job_run>& job, attempt& a, steady::time_point started);
+  // `a` by reference: it lives in step()'s frame, which awaits these.
+  asio::awaitable<void> after_submit(std::shared_ptr<job_run> job, attempt& a);
+  asio::awaitable<void> after_poll(std::shared_ptr<job_run> job, attempt& a);
   asio::awaitable<bool> publish(job_run& job);
   asio::awaitable<bool> store_state(job_run& job);
   void finish_when_stored(std::shared_ptr<job_run> job);
@@ -375,31 +379,73 @@ asio::awaitable<void> engine::impl::run_steps() {
   --runners;
 }
 
+// Kept small on purpose, as are the coroutines it awaits: a coroutine frame
+// holds every local and every temporary of an awaited expression, and Asio
+// recycles frames only up to 1,020 bytes (larger ones go to malloc each
+// time, and evict the cached small ones). Work that does not suspend (logs,
+// messages, bookkeeping) lives in plain functions.
 asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job) {
   if (job->unstored) {  // the store was unreachable: what the job knows goes there first
-    const bool kept = co_await store_state(*job);
-    if (!kept) co_return finish(*job);
-    if (job->unstored || is_terminal(job->state.status)) co_return finish_when_stored(std::move(job));
+    const bool go_on = co_await store_again(job);
+    if (!go_on) co_return;
   }
-  if (steady::now() >= job->deadline) {
-    spdlog::warn("job {}: timed out after {} s", job->state.id, options.max_job_duration.count());
-    co_await fail_and_finish(job, error_codes::timeout,
-                             "the job outlived max_job_duration_seconds (" +
-                                 std::to_string(options.max_job_duration.count()) + " s)");
-    if (!job->state.operation_url.empty()) cancel_upstream(job->state.operation_url);
-    co_return;
-  }
-  const char* what = job->submitted ? "poll" : "submit";
+  if (steady::now() >= job->deadline) co_return co_await time_out(job);
   const auto started = steady::now();
-  std::optional<attempt> got = co_await call(*job);
-  if (!got) {  // overtaken while the call was out: its outcome means nothing now
+  asio::awaitable<attempt> pending = start_call(*job);
+  attempt a = co_await std::move(pending);
+  if (!settle_call(job, a, started)) co_return;
+  if (job->submitted)
+    co_await after_poll(job, a);
+  else
+    co_await after_submit(job, a);
+}
+
+asio::awaitable<bool> engine::impl::store_again(const std::shared_ptr<job_run>& job) {
+  const bool kept = co_await store_state(*job);
+  if (!kept) {
+    finish(*job);
+    co_return false;
+  }
+  if (job->unstored || is_terminal(job->state.status)) {
+    finish_when_stored(job);
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> engine::impl::time_out(const std::shared_ptr<job_run>& job) {
+  spdlog::warn("job {}: timed out after {} s", job->state.id, options.max_job_duration.count());
+  co_await fail_and_finish(job, error_codes::timeout,
+                           "the job outlived max_job_duration_seconds (" +
+                               std::to_string(options.max_job_duration.count()) + " s)");
+  if (!job->state.operation_url.empty()) cancel_upstream(job->state.operation_url);
+}
+
+// One upstream call for the job, over by the job's deadline at the latest.
+// Calls are not aborted by a cancellation signal: in Boost 1.81 a signal
+// emitted after the call's operation completed can reach the handler of a
+// socket already freed; a deadline the client enforces itself cannot.
+asio::awaitable<attempt> engine::impl::start_call(job_run& job) {
+  job.in_flight = true;
+  if (job.submitted) return analyzer.poll(job.state.operation_url, job.deadline);
+  return analyzer.submit(job.body, job.deadline);
+}
+
+// After a call: false when the job is done with for now (canceled, stopped,
+// timed out or lost meanwhile, or a transient failure to retry later).
+bool engine::impl::settle_call(const std::shared_ptr<job_run>& job, attempt& a,
+                               steady::time_point started) {
+  job->in_flight = false;
+  const char* what = job->submitted ? "poll" : "submit";
+  if (job->done || job->canceled_by_client || job->lease_lost || stopped ||
+      steady::now() >= job->deadline) {
+    // Overtaken while the call was out: its outcome means nothing now.
     if (job->canceled_by_client && !job->state.operation_url.empty())
       cancel_upstream(job->state.operation_url);
     if (job->canceled_by_client || job->lease_lost || stopped) finish(*job);
     else make_ready(job);  // the deadline: the next step times it out
-    co_return;
+    return false;
   }
-  attempt a = std::move(*got);
   if (observer.upstream_call)
     observer.upstream_call(what, outcome_name(a.kind),
                            std::chrono::duration<double>(steady::now() - started).count());
@@ -409,31 +455,14 @@ asio::awaitable<void> engine::impl::step(std::shared_ptr<job_run> job) {
     ++job->failures;
     spdlog::warn("job {}: upstream {} failed ({}); retry {}/{} in {} ms", job->state.id, what, a.detail,
                  job->failures, options.max_retries, wait.count());
-    sleep(std::move(job), wait);
-    co_return;
+    sleep(job, wait);
+    return false;
   }
   job->failures = 0;
-  if (job->submitted) co_await after_poll(std::move(job), std::move(a));
-  else co_await after_submit(std::move(job), std::move(a));
+  return true;
 }
 
-// One upstream call for the job, over by the job's deadline at the latest;
-// nullopt when the job was canceled, stopped or timed out meanwhile. Calls
-// are not aborted by a cancellation signal: in Boost 1.81 a signal emitted
-// after the call's operation completed can reach the handler of a socket
-// already freed; a deadline the client enforces itself cannot.
-asio::awaitable<std::optional<attempt>> engine::impl::call(job_run& job) {
-  job.in_flight = true;
-  attempt got;
-  if (job.submitted) got = co_await analyzer.poll(job.state.operation_url, job.deadline);
-  else got = co_await analyzer.submit(job.body, job.deadline);
-  job.in_flight = false;
-  if (job.done || job.canceled_by_client || job.lease_lost || stopped || steady::now() >= job.deadline)
-    co_return std::nullopt;
-  co_return got;
-}
-
-asio::awaitable<void> engine::impl::after_submit(std::shared_ptr<job_run> job, attempt a) {
+asio::awaitable<void> engine::impl::after_submit(std::shared_ptr<job_run> job, attempt& a) {
   job_state& s = job->state;
   job->settle_submit();
   job->submitted = true;
@@ -464,7 +493,7 @@ asio::awaitable<void> engine::impl::after_submit(std::shared_ptr<job_run> job, a
   }
 }
 
-asio::awaitable<void> engine::impl::after_poll(std::shared_ptr<job_run> job, attempt a) {
+asio::awaitable<void> engine::impl::after_poll(std::shared_ptr<job_run> job, attempt& a) {
   job_state& s = job->state;
   switch (a.kind) {
     case outcome::status: {

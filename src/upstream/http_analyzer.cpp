@@ -93,18 +93,26 @@ http_call http_analyzer::make_call(std::string method, std::string url, std::str
   return call;
 }
 
+// The coroutines below only send and hand the reply to a plain function:
+// everything a coroutine holds (locals, temporaries of awaited expressions)
+// is in its frame, and Asio recycles frames only up to 1,020 bytes.
 boost::asio::awaitable<attempt> http_analyzer::submit(std::string body, time_point not_after) {
   auto reply = co_await client_.send(make_call("POST", submit_url_, std::move(body), not_after));
-  if (!reply) co_return from_transport_error(reply.error(), "submit");
+  co_return read_submit_reply(reply);
+}
+
+attempt http_analyzer::read_submit_reply(result<http_reply>& reply) const {
+  if (!reply) return from_transport_error(reply.error(), "submit");
   const unsigned status = reply->status;
-  if (is_transient_status(status)) co_return transient_status(*reply, "submit", options_.max_retry_after);
+  if (is_transient_status(status))
+    return transient_status(*reply, "submit", options_.max_retry_after);
 
   if (status >= 400 && status <= 499) {
     attempt a;
     a.kind = outcome::rejected;
     a.detail = "the upstream rejected the request with " + std::to_string(status);
     a.upstream_json = rejected_upstream_json(*reply);
-    co_return a;
+    return a;
   }
 
   std::string location = reply->header("Operation-Location");
@@ -114,60 +122,68 @@ boost::asio::awaitable<attempt> http_analyzer::submit(std::string body, time_poi
 
   if (status == 200) {
     auto doc = parse_status_document(reply->body);
-    if (!doc) co_return protocol_error("submit answered 200 without a valid status document");
+    if (!doc) return protocol_error("submit answered 200 without a valid status document");
     const bool terminal = doc->status == upstream_status::succeeded ||
                           doc->status == upstream_status::failed ||
                           doc->status == upstream_status::canceled;
     if (terminal || location.empty()) {
-      if (!terminal) co_return protocol_error("submit answered 200 with a non-final status and no operation URL");
+      if (!terminal)
+        return protocol_error("submit answered 200 with a non-final status and no operation URL");
       a.kind = outcome::status;
       a.document = std::move(*doc);
-      co_return a;
+      return a;
     }
   } else if (status != 201 && status != 202) {
-    co_return protocol_error("submit answered " + std::to_string(status));
+    return protocol_error("submit answered " + std::to_string(status));
   }
 
   if (location.empty())
-    co_return protocol_error("submit answered " + std::to_string(status) +
-                             " without Operation-Location or Location");
+    return protocol_error("submit answered " + std::to_string(status) +
+                          " without Operation-Location or Location");
   auto op = resolve_operation_url(submit_url_, location);
-  if (!op) co_return protocol_error("operation URL is not an http(s) URL: " + location.substr(0, 200));
+  if (!op) return protocol_error("operation URL is not an http(s) URL: " + location.substr(0, 200));
   a.kind = outcome::accepted;
   a.operation_url = std::move(*op);
-  co_return a;
+  return a;
 }
 
 boost::asio::awaitable<attempt> http_analyzer::poll(std::string operation_url, time_point not_after) {
   std::string url = std::move(operation_url);
   for (unsigned hop = 0;; ++hop) {
     auto reply = co_await client_.send(make_call("GET", url, {}, not_after));
-    if (!reply) co_return from_transport_error(reply.error(), "poll");
-    const unsigned status = reply->status;
-    if (is_transient_status(status)) co_return transient_status(*reply, "poll", options_.max_retry_after);
-
-    if (is_redirect(status)) {
-      if (hop >= options_.max_redirects) co_return protocol_error("poll redirected too many times");
-      auto next = resolve_operation_url(url, reply->header("Location"));
-      if (!next) co_return protocol_error("poll redirected to a non-http(s) URL");
-      url = std::move(*next);
-      continue;
-    }
-    if (status != 200 && status != 201 && status != 202)
-      co_return protocol_error("poll answered " + std::to_string(status));
-
-    attempt a;
-    a.retry_after = jobs::parse_retry_after(reply->header("Retry-After"), options_.max_retry_after);
-    if (status == 202 && reply->body.empty()) {
-      a.kind = outcome::no_news;
-      co_return a;
-    }
-    auto doc = parse_status_document(reply->body);
-    if (!doc) co_return protocol_error("poll answer is not a valid status document");
-    a.kind = outcome::status;
-    a.document = std::move(*doc);
-    co_return a;
+    std::optional<attempt> answer = read_poll_reply(reply, url, hop);
+    if (answer) co_return std::move(*answer);
   }
+}
+
+std::optional<attempt> http_analyzer::read_poll_reply(result<http_reply>& reply, std::string& url,
+                                                      unsigned hop) const {
+  if (!reply) return from_transport_error(reply.error(), "poll");
+  const unsigned status = reply->status;
+  if (is_transient_status(status))
+    return transient_status(*reply, "poll", options_.max_retry_after);
+
+  if (is_redirect(status)) {
+    if (hop >= options_.max_redirects) return protocol_error("poll redirected too many times");
+    auto next = resolve_operation_url(url, reply->header("Location"));
+    if (!next) return protocol_error("poll redirected to a non-http(s) URL");
+    url = std::move(*next);
+    return std::nullopt;  // asked again there
+  }
+  if (status != 200 && status != 201 && status != 202)
+    return protocol_error("poll answered " + std::to_string(status));
+
+  attempt a;
+  a.retry_after = jobs::parse_retry_after(reply->header("Retry-After"), options_.max_retry_after);
+  if (status == 202 && reply->body.empty()) {
+    a.kind = outcome::no_news;
+    return a;
+  }
+  auto doc = parse_status_document(reply->body);
+  if (!doc) return protocol_error("poll answer is not a valid status document");
+  a.kind = outcome::status;
+  a.document = std::move(*doc);
+  return a;
 }
 
 boost::asio::awaitable<void> http_analyzer::cancel(std::string operation_url) {

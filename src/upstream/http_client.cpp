@@ -69,6 +69,19 @@ std::optional<ssl::context> make_tls_context(const client_options& options) {
 
 }  // namespace
 
+namespace detail {
+
+// What a call needs once it has a slot, worked out before it waits for one.
+struct prepared_call {
+  target where;
+  steady_time deadline;
+  std::string wire;
+  read_limits limits;
+  bool head_request = false;
+};
+
+}  // namespace detail
+
 struct http_client::impl {
   impl(asio::any_io_executor ex, client_options opts)
       : executor(std::move(ex)),
@@ -116,6 +129,13 @@ struct http_client::impl {
   static asio::awaitable<result<http_reply>> run(std::shared_ptr<impl> self, http_call call);
   static asio::awaitable<result<http_reply>> run_unguarded(std::shared_ptr<impl> self,
                                                            http_call call);
+  result<detail::prepared_call> prepare(const http_call& call) const;
+  static bool keep_if_alive(detail::call_lease& lease);
+  static asio::awaitable<boost::system::error_code> connect(std::shared_ptr<impl> self,
+                                                            detail::call_lease& lease,
+                                                            const detail::prepared_call& call);
+  static bool worth_another_try(const detail::exchange_result& outcome, bool reused,
+                                const detail::target& where);
 };
 
 asio::awaitable<result<http_reply>> http_client::impl::run(std::shared_ptr<impl> self,
@@ -167,43 +187,42 @@ asio::awaitable<bool> cancelled_by_caller() {
 
 }  // namespace
 
+result<prepared_call> http_client::impl::prepare(const http_call& call) const {
+  auto where = parse_target(call.url);
+  if (!where) return where.error();
+  prepared_call out;
+  out.deadline =
+      std::min(std::chrono::steady_clock::now() + options.request_timeout, call.not_after);
+  out.wire = request_bytes(call, *where);
+  out.limits = {options.max_response_bytes, max_header_bytes};
+  out.head_request = call.method == "HEAD";
+  out.where = std::move(*where);
+  return out;
+}
+
+// The coroutines here keep to what must live across a suspension: Asio
+// recycles coroutine frames only up to 1,020 bytes, and a frame holds every
+// local and every temporary of an awaited expression. Connecting (rare on a
+// pooled origin) has a coroutine of its own.
 asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared_ptr<impl> self,
                                                                      http_call call) {
-  auto where = parse_target(call.url);
-  if (!where) co_return where.error();
-  const steady_time deadline =
-      std::min(std::chrono::steady_clock::now() + self->options.request_timeout, call.not_after);
-  const std::string wire = request_bytes(call, *where);
-  const read_limits limits{self->options.max_response_bytes, max_header_bytes};
-  const bool head_request = call.method == "HEAD";
-  const connect_settings settings{self->executor, self->options.connect_timeout,
-                                  where->where.tls ? self->tls_context() : nullptr,
-                                  self->options.tls_verify};
-
-  auto granted = co_await self->pool->acquire(where->where, deadline);
+  auto prepared = self->prepare(call);
+  if (!prepared) co_return prepared.error();
+  auto granted = co_await self->pool->acquire(prepared->where.where, prepared->deadline);
   if (!granted) co_return granted.error();
   call_lease lease(self->pool, std::move(granted->reused));
-
-  bool reused = lease.conn() != nullptr;
-  if (reused && std::chrono::steady_clock::now() - lease.conn()->idle_since() >= peek_after_idle &&
-      !lease.conn()->looks_alive()) {
-    lease.drop_connection();
-    reused = false;
-  }
+  bool reused = keep_if_alive(lease);
+  const auto executor = co_await asio::this_coro::executor;
   for (;;) {
     if (!lease.conn()) {
-      auto opened = co_await open_connection(where->where, deadline, settings);
-      if (!opened) {
-        if (co_await cancelled_by_caller())
-          co_return make_error_code(asio::error::operation_aborted);
-        co_return opened.error();
-      }
-      lease.attach(std::move(*opened));
+      const boost::system::error_code failed = co_await connect(self, lease, *prepared);
+      if (failed) co_return failed;
     }
     exchange_result outcome;
     {
-      registered_call registered(*self, lease.conn(), co_await asio::this_coro::executor);
-      outcome = co_await lease.conn()->exchange(wire, deadline, limits, head_request);
+      registered_call registered(*self, lease.conn(), executor);
+      outcome = co_await lease.conn()->exchange(prepared->wire, prepared->deadline,
+                                                prepared->limits, prepared->head_request);
     }
     if (outcome.reply) {
       lease.finish(outcome.reusable);
@@ -213,18 +232,51 @@ asio::awaitable<result<http_reply>> http_client::impl::run_unguarded(std::shared
     if (co_await cancelled_by_caller()) co_return make_error_code(asio::error::operation_aborted);
     // Ended by shutdown(): not a stale connection, and nothing is sent again.
     if (self->aborting) co_return make_error_code(errc::shutting_down);
-    // A kept-alive connection the server had already given up on fails before
-    // any answer. Like browsers and curl we take "nothing came back" to mean
-    // that, and go once more on a fresh connection, POST included: a server
-    // that read the request and then hung up unanswered may see it twice.
-    if (reused && outcome.nothing_received && outcome.reply.error() != errc::upstream_timeout) {
-      spdlog::debug("upstream {}: stale pooled connection ({}), retrying on a fresh one",
-                    where->host_header, outcome.reply.error().message());
-      reused = false;
-      continue;
-    }
-    co_return outcome.reply.error();
+    if (!worth_another_try(outcome, reused, prepared->where)) co_return outcome.reply.error();
+    reused = false;
   }
+}
+
+// A pooled connection idle for a while is asked first whether the peer
+// closed it; if so it is dropped and the call opens a fresh one. True when
+// the call goes out on a reused connection.
+bool http_client::impl::keep_if_alive(call_lease& lease) {
+  if (!lease.conn()) return false;
+  if (std::chrono::steady_clock::now() - lease.conn()->idle_since() >= peek_after_idle &&
+      !lease.conn()->looks_alive()) {
+    lease.drop_connection();
+    return false;
+  }
+  return true;
+}
+
+asio::awaitable<boost::system::error_code> http_client::impl::connect(std::shared_ptr<impl> self,
+                                                                      call_lease& lease,
+                                                                      const prepared_call& call) {
+  const connect_settings settings{self->executor, self->options.connect_timeout,
+                                  call.where.where.tls ? self->tls_context() : nullptr,
+                                  self->options.tls_verify};
+  auto opened = co_await open_connection(call.where.where, call.deadline, settings);
+  if (!opened) {
+    if (co_await cancelled_by_caller()) co_return make_error_code(asio::error::operation_aborted);
+    co_return opened.error();
+  }
+  lease.attach(std::move(*opened));
+  co_return boost::system::error_code{};
+}
+
+bool http_client::impl::worth_another_try(const exchange_result& outcome, bool reused,
+                                          const target& where) {
+  // A kept-alive connection the server had already given up on fails before
+  // any answer. Like browsers and curl we take "nothing came back" to mean
+  // that, and go once more on a fresh connection, POST included: a server
+  // that read the request and then hung up unanswered may see it twice.
+  if (reused && outcome.nothing_received && outcome.reply.error() != errc::upstream_timeout) {
+    spdlog::debug("upstream {}: stale pooled connection ({}), retrying on a fresh one",
+                  where.host_header, outcome.reply.error().message());
+    return true;
+  }
+  return false;
 }
 
 http_client::http_client(asio::any_io_executor executor, client_options options)

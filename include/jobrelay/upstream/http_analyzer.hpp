@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "jobrelay/upstream/analyzer.hpp"
@@ -30,6 +31,10 @@ class http_analyzer final : public analyzer {
  private:
   http_call make_call(std::string method, std::string url, std::string body,
                       time_point not_after = time_point::max()) const;
+  attempt read_submit_reply(result<http_reply>& reply) const;
+  // nullopt: redirected, and `url` is where to ask next.
+  std::optional<attempt> read_poll_reply(result<http_reply>& reply, std::string& url,
+                                         unsigned hop) const;
 
   http_client& client_;
   http_analyzer_options options_;
