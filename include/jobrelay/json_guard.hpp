@@ -1,7 +1,8 @@
-// nlohmann's parser recurses once per nesting level, so a body of a million
-// '[' would exhaust the stack. Every untrusted JSON text goes through here:
-// a linear scan bounds the depth first, then nlohmann parses without
-// exceptions.
+// Every untrusted JSON text goes through here. validate_json answers "is this
+// one JSON value, how deep, of what type" in one pass without allocating, so
+// hot paths that only need that skip nlohmann entirely, and
+// parse_untrusted_json hands nlohmann only text already known to be valid and
+// shallow (nlohmann allocates per token, and deep nesting costs stack).
 #pragma once
 
 #include <cstddef>
@@ -14,11 +15,27 @@ namespace jobrelay {
 
 inline constexpr std::size_t max_json_depth = 64;
 
+// validate_json keeps one bit per open array/object on its own stack, so it
+// cannot follow nesting deeper than this: a larger depth_limit counts as this.
+inline constexpr std::size_t max_validated_json_depth = 1024;
+
+enum class json_type { null, boolean, number, string, array, object };
+
+// Whether `text` is exactly one JSON value (RFC 8259, UTF-8) nested at most
+// depth_limit deep, checked in one pass without building it: what nlohmann's
+// accept() says, without its recursion or allocations. That includes its
+// quirks: a UTF-8 BOM at the very start is skipped, a NUL byte after the value
+// ends the text, and a number that overflows a double is invalid.
+// errc::json_too_deep when the nesting passes depth_limit before any other
+// error is met, errc::json_invalid otherwise; never throws.
+result<json_type> validate_json(std::string_view text, std::size_t depth_limit = max_json_depth);
+
 // Depth of the deepest array/object nesting, ignoring brackets inside strings;
 // stops counting once it exceeds `limit`. Pure and linear.
 std::size_t json_nesting_depth(std::string_view text, std::size_t limit = max_json_depth);
 
-// errc::json_too_deep or errc::json_invalid; never throws.
+// validate_json's errors (errc::json_too_deep or errc::json_invalid), else the
+// parsed value; never throws.
 result<nlohmann::json> parse_untrusted_json(std::string_view text,
                                             std::size_t depth_limit = max_json_depth);
 
