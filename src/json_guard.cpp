@@ -30,9 +30,11 @@ byte_ptr skip_whitespace(byte_ptr p, byte_ptr end) {
 }
 
 // nlohmann's lexer treats a NUL byte as the end of the input (it also parses C
-// strings), so "1\0anything" is accepted there; validate_json agrees with it.
+// strings), so it accepts "1\0anything". Here the text ends where it ends:
+// bytes smuggled after a NUL are junk like any other, and a body forwarded
+// upstream as sent must not carry them.
 bool at_end_of_text(byte_ptr p, byte_ptr end) {
-  return p == end || *p == '\0';
+  return p == end;
 }
 
 // ---- strings ----

@@ -23,9 +23,10 @@ enum class json_type { null, boolean, number, string, array, object };
 
 // Whether `text` is exactly one JSON value (RFC 8259, UTF-8) nested at most
 // depth_limit deep, checked in one pass without building it: what nlohmann's
-// accept() says, without its recursion or allocations. That includes its
-// quirks: a UTF-8 BOM at the very start is skipped, a NUL byte after the value
-// ends the text, and a number that overflows a double is invalid.
+// accept() says, without its recursion or allocations, and with its quirks
+// (a UTF-8 BOM at the very start is skipped, a number that overflows a double
+// is invalid) but one: nlohmann takes a NUL byte after the value for the end
+// of the text and ignores what follows; here that is invalid.
 // errc::json_too_deep when the nesting passes depth_limit before any other
 // error is met, errc::json_invalid otherwise; never throws.
 result<json_type> validate_json(std::string_view text, std::size_t depth_limit = max_json_depth);

@@ -3,7 +3,6 @@
 #include <openssl/sha.h>
 
 #include <boost/asio/awaitable.hpp>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "jobrelay/api/admitted_route.hpp"
@@ -83,14 +82,15 @@ checked_submission check_submission(service& s, http::request_context& ctx,
                                          "Unsupported Media Type",
                                          "the body must be JSON (Content-Type: application/json)"));
 
-  auto parsed = parse_untrusted_json(ctx.req.body());
-  if (!parsed) {
-    if (parsed.error() == errc::json_too_deep)
+  // Validated without being parsed: the body goes upstream as sent.
+  const auto checked = validate_json(ctx.req.body());
+  if (!checked) {
+    if (checked.error() == errc::json_too_deep)
       return refuse(bad_body("the JSON body is nested deeper than " +
                              std::to_string(max_json_depth) + " levels"));
     return refuse(bad_body("the body is not valid JSON"));
   }
-  if (!parsed->is_object()) return refuse(bad_body("the body must be a JSON object"));
+  if (*checked != json_type::object) return refuse(bad_body("the body must be a JSON object"));
   out.base_url = *base;
 
   auto& options = out.options;
@@ -173,7 +173,7 @@ boost::asio::awaitable<http::response> admitted_analyze(service& s, http::reques
   }
   checked_submission checked = check_submission(s, ctx, admitted);
   if (checked.refusal) co_return std::move(*checked.refusal);
-  // The client's bytes go upstream unchanged; the parse was only validation.
+  // The client's bytes go upstream unchanged.
   auto submitted = co_await s.engine.submit(std::move(ctx.req.body()), std::move(checked.options));
   co_return answer_submitted(s, ctx, admitted, checked.base_url, submitted);
 }

@@ -41,8 +41,8 @@ std::optional<upstream_status> parse_upstream_status(std::string_view text) {
 
 namespace {
 
-// The document was validated whole (nlohmann's accept(): well-formed, valid
-// UTF-8, depth bounded), so these scanners may trust its shape. They let a
+// The document was validated whole (validate_json: well-formed, valid UTF-8,
+// depth bounded), so these scanners may trust its shape. They let a
 // poll answer be read without building a tree of the result only to print
 // it again: `result` is copied as the bytes the upstream sent.
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -136,10 +136,8 @@ members top_level_members(std::string_view s) {
 }  // namespace
 
 result<status_document> parse_status_document(std::string_view body) {
-  if (json_nesting_depth(body, max_json_depth) > max_json_depth) return errc::upstream_protocol;
-  const auto start = skip_ws(body, 0);
-  if (start >= body.size() || body[start] != '{' || !nlohmann::json::accept(body))
-    return errc::upstream_protocol;
+  const auto checked = validate_json(body);
+  if (!checked || *checked != json_type::object) return errc::upstream_protocol;
   const members m = top_level_members(body);
   if (m.status.empty() || m.status.front() != '"') return errc::upstream_protocol;
   const auto status = parse_upstream_status(decode_string(m.status));

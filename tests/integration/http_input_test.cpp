@@ -55,6 +55,12 @@ class HttpInput : public ::testing::Test {
 TEST_F(HttpInput, MalformedJsonIs400Problem) {
   expect_problem(http_post(svc.port(), "/analyze", "{not json"), 400, "invalid-body");
   expect_problem(http_post(svc.port(), "/analyze", ""), 400, "invalid-body");
+  // Junk after a NUL byte (nlohmann would stop reading there and accept),
+  // invalid UTF-8, a lone surrogate escape: not forwarded upstream.
+  expect_problem(http_post(svc.port(), "/analyze", std::string("{\"a\":1}\0{\"junk\":true}", 21)),
+                 400, "invalid-body");
+  expect_problem(http_post(svc.port(), "/analyze", "{\"a\":\"\xc0\xaf\"}"), 400, "invalid-body");
+  expect_problem(http_post(svc.port(), "/analyze", R"({"a":"\udc00"})"), 400, "invalid-body");
   expect_still_serving();
 }
 
