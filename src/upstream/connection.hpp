@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <string_view>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -12,10 +11,11 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "jobrelay/http/message.hpp"
 #include "jobrelay/upstream/http_client.hpp"
-#include "target.hpp"
+#include "jobrelay/upstream/target.hpp"
 
 namespace jobrelay::upstream::detail {
 

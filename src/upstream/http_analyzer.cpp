@@ -6,6 +6,7 @@
 
 #include "jobrelay/jobs/schedules.hpp"
 #include "jobrelay/json_guard.hpp"
+#include "jobrelay/upstream/simple_url.hpp"
 
 namespace jobrelay::upstream {
 namespace {
@@ -58,9 +59,48 @@ std::string rejected_upstream_json(const http_reply& reply) {
 
 bool is_redirect(unsigned s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
 
+// Boost.URL's resolve rewrites a path it copies: dot segments go, and every
+// %XX is upper-cased or decoded when the byte may stand in a path (even %2F,
+// which becomes '/'). A path with neither is copied as written.
+bool resolve_keeps_path(std::string_view path) {
+  if (path.find('%') != std::string_view::npos) return false;
+  for (std::size_t slash = path.find('/'); slash != std::string_view::npos;) {
+    const std::size_t next = path.find('/', slash + 1);
+    const std::string_view segment = path.substr(slash + 1, next - slash - 1);
+    if (segment == "." || segment == "..") return false;
+    slash = next;
+  }
+  return true;
+}
+
 }  // namespace
 
+std::optional<std::string> resolve_simple_operation_url(std::string_view base,
+                                                        std::string_view reference) {
+  // Boost.URL refuses to resolve against a base it cannot parse, so the base
+  // must be one known to parse even when the reference replaces all of it.
+  const auto simple_base = detail::split_simple_url(base);
+  if (!simple_base) return std::nullopt;
+  if (reference.starts_with('/') && !reference.starts_with("//")) {
+    const auto relative = detail::split_simple_path_query(reference);
+    if (!relative || !resolve_keeps_path(relative->path)) return std::nullopt;
+    std::string out;
+    out.reserve(simple_base->origin.size() + reference.size());
+    out.append(simple_base->origin).append(reference);
+    return out;
+  }
+  const auto absolute = detail::split_simple_url(reference);
+  if (!absolute || !resolve_keeps_path(absolute->path)) return std::nullopt;
+  return std::string(reference);
+}
+
 result<std::string> resolve_operation_url(std::string_view base, std::string_view reference) {
+  if (auto simple = resolve_simple_operation_url(base, reference)) return std::move(*simple);
+  return resolve_operation_url_generic(base, reference);
+}
+
+result<std::string> resolve_operation_url_generic(std::string_view base,
+                                                  std::string_view reference) {
   if (reference.empty()) return errc::upstream_protocol;
   auto base_url = boost::urls::parse_uri(base);
   auto ref = boost::urls::parse_uri_reference(reference);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -18,8 +18,8 @@
 #include "call_lease.hpp"
 #include "connection.hpp"
 #include "connection_pool.hpp"
+#include "jobrelay/upstream/target.hpp"
 #include "request_builder.hpp"
-#include "target.hpp"
 
 namespace jobrelay::upstream {
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "jobrelay/upstream/http_client.hpp"
-#include "target.hpp"
+#include "jobrelay/upstream/target.hpp"
 
 namespace jobrelay::upstream::detail {
 

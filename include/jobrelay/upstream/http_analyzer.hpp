@@ -45,4 +45,15 @@ class http_analyzer final : public analyzer {
 // from and checks it is absolute http(s). errc::upstream_protocol otherwise.
 result<std::string> resolve_operation_url(std::string_view base, std::string_view reference);
 
+// The usual cases without Boost.URL: a simple_url reference, or one from the
+// root ("/operations/x") against a simple_url base, whose path has no dot
+// segment and no '%'. nullopt for anything else.
+std::optional<std::string> resolve_simple_operation_url(std::string_view base,
+                                                        std::string_view reference);
+
+// Boost.URL for every input; the two above must agree with it byte for byte
+// (tests/unit/upstream_url_test.cpp compares them).
+result<std::string> resolve_operation_url_generic(std::string_view base,
+                                                  std::string_view reference);
+
 }  // namespace jobrelay::upstream
