@@ -13,8 +13,6 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include <type_traits>
-
 #include "error_mapping.hpp"
 #include "watchdog.hpp"
 
@@ -164,24 +162,7 @@ asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
     // Whatever room the buffer has, at least a page: a status document
     // usually arrives in one read.
     const std::size_t room = std::max<std::size_t>(buffer_.capacity() - buffer_.size(), 4096);
-    boost::system::error_code ec;
-    std::size_t got = 0;
-    if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      // A plain socket's answer is waited for before it is read: right after
-      // the request went out it cannot be there yet, and the read Asio would
-      // try first fails (a syscall per upstream call). The socket is
-      // non-blocking (set at connect), so the read never blocks. A TLS
-      // stream may hold decrypted bytes the socket does not show, so it
-      // reads as usual.
-      auto [wait_ec] = co_await stream.async_wait(tcp::socket::wait_read, use_tuple);
-      ec = wait_ec;
-      if (!ec) got = stream.read_some(buffer_.prepare(room), ec);
-      if (ec == asio::error::would_block) continue;
-    } else {
-      auto [read_ec_now, read_now] = co_await stream.async_read_some(buffer_.prepare(room), use_tuple);
-      ec = read_ec_now;
-      got = read_now;
-    }
+    auto [ec, got] = co_await stream.async_read_some(buffer_.prepare(room), use_tuple);
     if (ec == asio::error::eof && parser.got_some()) {
       // The end of a body that runs to the close, or a message cut short.
       parser.put_eof(read_ec);
@@ -249,7 +230,6 @@ asio::awaitable<result<std::shared_ptr<connection>>> open_connection(
   }
   boost::system::error_code ignored;
   conn->socket().set_option(tcp::no_delay(true), ignored);
-  conn->socket().non_blocking(true, ignored);  // a read after a wait never blocks (exchange_on)
 
   if (where.tls) {
     auto& stream = conn->tls_stream();
