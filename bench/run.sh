@@ -11,6 +11,8 @@
 #   IDLE_MAX_PCT (10) IDLE_WAIT_S (15)
 #   HELD_FIRST_POLL_MS: H only, the held jobs' first (and every) upstream poll
 #     after this long: the table without its poll load (see bench/README.md)
+#   POLL_BACKOFF (1): polling.upstream_backoff; 1 polls every second, as the
+#     reference harness's peers do; 1.5 is jobrelay's own default schedule
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -28,6 +30,7 @@ held_jobs=${HELD_JOBS:-100000}; fill_max=${HELD_FILL_S:-60}
 held_first_poll_ms=${HELD_FIRST_POLL_MS:-}
 [[ -z $held_first_poll_ms || $held_first_poll_ms =~ ^[1-9][0-9]*$ ]] ||
   { echo "HELD_FIRST_POLL_MS must be a whole number of milliseconds" >&2; exit 1; }
+poll_backoff=${POLL_BACKOFF:-1}
 server_cpu=${SERVER_CPU:-0}; load_cpu=${LOAD_CPU:-1}
 next_port=${PORT:-18400}
 idle_max=${IDLE_MAX_PCT:-10}; idle_wait=${IDLE_WAIT_S:-15}
@@ -65,7 +68,8 @@ start_pair() {
   # env and taskset exec, so $! is jobrelay itself (its /proc/PID/stat is the server's CPU)
   env JOBRELAY_SERVER__THREADS=1 JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
     JOBRELAY_RATE_LIMIT__POLL__RATE_PER_SECOND=0 JOBRELAY_LIMITS__MAX_JOBS=2000000 \
-    JOBRELAY_LOG__LEVEL=warn JOBRELAY_POLLING__UPSTREAM_INITIAL_MS=1000 "${pair_env[@]}" \
+    JOBRELAY_LOG__LEVEL=warn JOBRELAY_POLLING__UPSTREAM_INITIAL_MS=1000 \
+    JOBRELAY_POLLING__UPSTREAM_BACKOFF="$poll_backoff" "${pair_env[@]}" \
     taskset -c "$server_cpu" "$dir/jobrelay" --config "$empty_config" --listen "127.0.0.1:$port" \
     --upstream "$mock_url" > "$raw/$1-jobrelay.log" 2>&1 &
   srv_pid=$!; pids+=("$srv_pid")

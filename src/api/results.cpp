@@ -131,12 +131,26 @@ boost::asio::awaitable<http::response> delete_result(service& s, http::request_c
   co_return http::response{status::no_content, 11};
 }
 
+// The ids parameter with "%2C" (a client that encodes the separator) read
+// as ','. Written by hand rather than with string::replace, which GCC 12
+// warns about (-Wrestrict, a false positive) inside a coroutine.
+std::string decoded_commas(std::string_view param) {
+  std::string out;
+  out.reserve(param.size());
+  for (std::size_t i = 0; i < param.size(); ++i) {
+    if (param.substr(i, 3) == "%2C" || param.substr(i, 3) == "%2c") {
+      out += ',';
+      i += 2;
+    } else {
+      out += param[i];
+    }
+  }
+  return out;
+}
+
 boost::asio::awaitable<http::response> get_batch(service& s, http::request_context& ctx,
                                                  const admission& admitted) {
-  std::string ids_param(query_param(ctx.query, "ids"));
-  for (std::size_t pos; (pos = ids_param.find("%2C")) != std::string::npos ||
-                        (pos = ids_param.find("%2c")) != std::string::npos;)
-    ids_param.replace(pos, 3, ",");
+  const std::string ids_param = decoded_commas(query_param(ctx.query, "ids"));
   auto bad = [](std::string detail) {
     return http::problem_response(status::bad_request, "invalid-batch", "Bad Request", detail);
   };

@@ -34,14 +34,14 @@ asio::awaitable<change_feed::subscription> change_feed::subscribe(std::string id
 
 void change_feed::notify(std::string_view id) {
   std::lock_guard lock(mutex_);
-  auto it = by_job_.find(std::string(id));
+  auto it = by_job_.find(id);
   if (it == by_job_.end()) return;
   for (auto& w : it->second) wake_locked(w);
 }
 
 void change_feed::notify_one(std::string_view id) {
   std::lock_guard lock(mutex_);
-  auto it = by_job_.find(std::string(id));
+  auto it = by_job_.find(id);
   if (it == by_job_.end()) return;
   // Subscribers are kept in the order they came, and one that was woken
   // keeps its place if it has to wait again.

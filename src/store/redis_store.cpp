@@ -288,7 +288,7 @@ void redis_store::start() {
 jobs::snapshot_ptr redis_store::cached(std::string_view id, std::uint64_t& generation) {
   std::lock_guard lock(cache_mutex_);
   generation = generation_;
-  auto it = cache_.find(std::string(id));
+  auto it = cache_.find(id);
   if (it == cache_.end()) return nullptr;
   if (it->second.expires_at <= std::chrono::steady_clock::now()) return nullptr;
   return it->second.job;
@@ -330,7 +330,7 @@ void redis_store::forget(std::string_view id) {
   if (auto it = cache_.find(key); it != cache_.end()) drop_locked(it);
 }
 
-void redis_store::drop_locked(std::unordered_map<std::string, cache_entry>::iterator it) {
+void redis_store::drop_locked(string_table<cache_entry>::iterator it) {
   cache_bytes_ -= it->second.job->byte_size();
   cache_order_.erase(it->second.order);
   cache_.erase(it);

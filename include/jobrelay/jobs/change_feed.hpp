@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "jobrelay/string_table.hpp"
+
 namespace jobrelay::jobs {
 
 class change_feed {
@@ -59,7 +61,7 @@ class change_feed {
   void wake_locked(const std::shared_ptr<waiter>& w);
 
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::vector<std::shared_ptr<waiter>>> by_job_;
+  string_table<std::vector<std::shared_ptr<waiter>>> by_job_;
   std::size_t count_ = 0;
   bool closed_ = false;
 };

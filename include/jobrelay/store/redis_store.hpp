@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "jobrelay/store/results_store.hpp"
+#include "jobrelay/string_table.hpp"
 
 namespace jobrelay::redis {
 class client;
@@ -88,7 +89,7 @@ class redis_store final : public results_store {
     steady_time expires_at;
     std::list<std::string>::iterator order;
   };
-  void drop_locked(std::unordered_map<std::string, cache_entry>::iterator it);
+  void drop_locked(string_table<cache_entry>::iterator it);
 
   redis::client& client_;
   redis::subscriber& changes_;
@@ -100,7 +101,7 @@ class redis_store final : public results_store {
   store_stats stats_;
 
   mutable std::mutex cache_mutex_;
-  std::unordered_map<std::string, cache_entry> cache_;
+  string_table<cache_entry> cache_;
   std::list<std::string> cache_order_;  // oldest first: what goes when over budget
   std::uint64_t cache_bytes_ = 0;
   // A read that started before a job's latest change message must not cache
