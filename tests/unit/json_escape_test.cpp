@@ -40,11 +40,9 @@ TEST(JsonEscape, Utf8PassesThroughAndBrokenBytesBecomeTheReplacementCharacter) {
 // when they were UTF-8 it reads back exactly them.
 TEST(JsonEscape, AnyBytesMakeAJsonStringThatReadsBackAsTheText) {
   std::mt19937 rng(20261207);
-  const std::string alphabet =
-      std::string(
-          "ab\"\\/\n\r\t\b\f\x01\x1f\x7f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\xa0\xc0\xff",
-          33) +
-      '\0';
+  constexpr char bytes[] =
+      "ab\"\\/\n\r\t\b\f\x01\x1f\x7f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\xa0\xc0\xff";
+  const std::string alphabet = std::string(bytes, sizeof bytes - 1) + '\0';
   for (int round = 0; round < 20000; ++round) {
     std::string text;
     const int length = std::uniform_int_distribution<int>(0, 12)(rng);
