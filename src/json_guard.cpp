@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "jobrelay/text.hpp"
+
 namespace jobrelay {
 
 namespace {
@@ -131,32 +133,11 @@ byte_ptr skip_escape(byte_ptr p, byte_ptr end) {
   }
 }
 
-// p is at a byte >= 0x80. Exactly the well-formed sequences of RFC 3629 (no
-// overlong forms, no surrogates, nothing above U+10FFFF): the lead byte fixes
-// the length and narrows the range of the first continuation byte.
+// p is at a byte >= 0x80: a whole well-formed sequence (utf8_sequence_length).
 byte_ptr skip_utf8_sequence(byte_ptr p, byte_ptr end) {
-  const unsigned char lead = *p;
-  std::ptrdiff_t continuations = 2;
-  unsigned char second_min = 0x80, second_max = 0xBF;
-  if (lead < 0xC2) return nullptr;  // a stray continuation byte, or overlong C0/C1
-  if (lead <= 0xDF) {
-    continuations = 1;
-  } else if (lead <= 0xEF) {
-    if (lead == 0xE0) second_min = 0xA0;  // overlong below U+0800
-    if (lead == 0xED) second_max = 0x9F;  // U+D800..U+DFFF
-  } else if (lead <= 0xF4) {
-    continuations = 3;
-    if (lead == 0xF0) second_min = 0x90;  // overlong below U+10000
-    if (lead == 0xF4) second_max = 0x8F;  // above U+10FFFF
-  } else {
-    return nullptr;
-  }
-  if (end - p <= continuations) return nullptr;
-  if (p[1] < second_min || p[1] > second_max) return nullptr;
-  for (std::ptrdiff_t i = 2; i <= continuations; ++i) {
-    if ((p[i] & 0xC0) != 0x80) return nullptr;
-  }
-  return p + continuations + 1;
+  const std::string_view rest(reinterpret_cast<const char*>(p), static_cast<std::size_t>(end - p));
+  const std::size_t length = utf8_sequence_length(rest, 0);
+  return length == 0 ? nullptr : p + length;
 }
 
 // p is after the opening quote; returns the position after the closing one.

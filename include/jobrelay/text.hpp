@@ -23,6 +23,36 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Length of the well-formed multi-byte UTF-8 sequence that starts at
+// text[at] (2 to 4 bytes), or 0 when none does: exactly RFC 3629's sequences
+// (no overlong forms, no surrogates, nothing above U+10FFFF). The lead byte
+// fixes the length and narrows the range of the first continuation byte.
+// One check for the JSON validator and the JSON escaper alike.
+inline std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(at);
+  std::size_t continuations = 2;
+  unsigned char second_min = 0x80, second_max = 0xBF;
+  if (lead < 0xC2) return 0;  // ASCII, a stray continuation byte, or overlong C0/C1
+  if (lead <= 0xDF) {
+    continuations = 1;
+  } else if (lead <= 0xEF) {
+    if (lead == 0xE0) second_min = 0xA0;  // overlong below U+0800
+    if (lead == 0xED) second_max = 0x9F;  // U+D800..U+DFFF
+  } else if (lead <= 0xF4) {
+    continuations = 3;
+    if (lead == 0xF0) second_min = 0x90;  // overlong below U+10000
+    if (lead == 0xF4) second_max = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() - at <= continuations) return 0;
+  if (byte(at + 1) < second_min || byte(at + 1) > second_max) return 0;
+  for (std::size_t i = 2; i <= continuations; ++i)
+    if ((byte(at + i) & 0xC0) != 0x80) return 0;
+  return continuations + 1;
+}
+
 // Empties `s` and gives its heap storage back. `s = std::string()` and
 // `s.clear()` keep the old capacity in libstdc++ (a short source is copied
 // into the existing buffer), which for a string held for minutes (a request
