@@ -41,9 +41,14 @@ std::optional<listen_address> parse_listen_address(std::string_view text, std::s
                           : boost::asio::ip::make_address(std::string(host), address_error);
   const bool bracketed = !text.empty() && text.front() == '[';
   if (address_error || address.is_v6() != bracketed)
-    return fail(why, bracketed
-                         ? "\"" + std::string(host) + "\" is not an IPv6 address"
-                         : "\"" + std::string(host) + "\" is not an IPv4 address or localhost");
+  {
+    // Appended rather than `"\"" + std::string(host)`: GCC 12 warns about
+    // that (-Wrestrict, a false positive).
+    std::string message = "\"";
+    message += host;
+    message += bracketed ? "\" is not an IPv6 address" : "\" is not an IPv4 address or localhost";
+    return fail(why, std::move(message));
+  }
   return listen_address{address, static_cast<std::uint16_t>(port_number)};
 }
 

@@ -66,7 +66,12 @@ std::optional<cidr> cidr::parse(std::string_view text, std::string* why) {
   }
   auto address = parse_plain(host);
   if (!address) {
-    set_why(why, "\"" + std::string(host) + "\" is not an IPv4 or IPv6 address");
+    // Appended rather than `"\"" + std::string(host)`: GCC 12 warns about that
+    // (-Wrestrict, a false positive).
+    std::string message = "\"";
+    message += host;
+    message += "\" is not an IPv4 or IPv6 address";
+    set_why(why, message);
     return std::nullopt;
   }
   const bool v4 = address->is_v4();
