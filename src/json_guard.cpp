@@ -31,6 +31,15 @@ byte_ptr skip_whitespace(byte_ptr p, byte_ptr end) {
   return p;
 }
 
+// The same, adding what it stepped over to `skipped`: a member sink learns
+// from it whether a value needs compacting without looking at it again.
+byte_ptr skip_whitespace(byte_ptr p, byte_ptr end, std::size_t& skipped) {
+  const byte_ptr start = p;
+  p = skip_whitespace(p, end);
+  skipped += static_cast<std::size_t>(p - start);
+  return p;
+}
+
 // nlohmann's lexer treats a NUL byte as the end of the input (it also parses C
 // strings), so it accepts "1\0anything". Here the text ends where it ends:
 // bytes smuggled after a NUL are junk like any other, and a body forwarded
@@ -262,14 +271,22 @@ byte_ptr skip_scalar(byte_ptr p, byte_ptr end) {
   }
 }
 
-// p is where an object member starts: "name" : — returns where its value starts.
-byte_ptr skip_member_name(byte_ptr p, byte_ptr end) {
+std::string_view text_between(byte_ptr begin, byte_ptr end) {
+  return {reinterpret_cast<const char*>(begin), static_cast<std::size_t>(end - begin)};
+}
+
+// p is where an object member starts: "name" : — returns where its value
+// starts, and the quoted name in `name`.
+byte_ptr skip_member_name(byte_ptr p, byte_ptr end, std::size_t& whitespace,
+                          std::string_view& name) {
   if (p == end || *p != '"') return nullptr;
+  const byte_ptr name_begin = p;
   p = skip_string(p + 1, end);
   if (p == nullptr) return nullptr;
-  p = skip_whitespace(p, end);
+  name = text_between(name_begin, p);
+  p = skip_whitespace(p, end, whitespace);
   if (p == end || *p != ':') return nullptr;
-  return skip_whitespace(p + 1, end);
+  return skip_whitespace(p + 1, end, whitespace);
 }
 
 // The type of the value starting with a byte the validator accepted there.
@@ -311,6 +328,7 @@ class open_containers {
   }
   void close() { --depth_; }
   bool empty() const { return depth_ == 0; }
+  std::size_t depth() const { return depth_; }
   bool innermost_is_object() const {
     const std::size_t level = depth_ - 1;
     return (object_bits_[level / 64] >> (level % 64)) & 1u;
@@ -322,14 +340,46 @@ class open_containers {
   std::size_t limit_;
 };
 
+// Where the walk is: the open containers, the whitespace stepped over so far,
+// and the member of a top-level object being read, for a sink that wants them.
+class walk_state {
+ public:
+  walk_state(std::size_t depth_limit, json_member_sink* sink) : open(depth_limit), sink_(sink) {}
+
+  open_containers open;
+  std::size_t whitespace = 0;
+
+  // A member name was read at p's depth; its value starts at `value`.
+  void member_value_starts(std::string_view name, byte_ptr value) {
+    if (sink_ == nullptr || open.depth() != 1) return;  // depth 1 is the top level
+    member_ = {name, text_between(value, value), false};
+    whitespace_before_value_ = whitespace;
+  }
+  // A value ended at `value_end` and the walk is back at p's depth: at the
+  // top level of an object, that was a member's value.
+  void value_ends(byte_ptr value_end) {
+    if (sink_ == nullptr || open.depth() != 1 || member_.name.empty()) return;
+    const auto value_begin = reinterpret_cast<byte_ptr>(member_.value.data());
+    member_.value = text_between(value_begin, value_end);
+    member_.value_has_whitespace = whitespace != whitespace_before_value_;
+    sink_->member(member_);
+  }
+
+ private:
+  json_member_sink* sink_;
+  json_member member_;  // name empty until a top-level member is met
+  std::size_t whitespace_before_value_ = 0;
+};
+
 enum class after_value { next_value, end_of_text, invalid };
 
 // p is just past a complete value: close what it completes, then step over a
 // ',' (and the member name after it in an object) to where the next value
 // starts, or find the end of the text.
-after_value continue_after_value(byte_ptr& p, byte_ptr end, open_containers& open) {
+after_value continue_after_value(byte_ptr& p, byte_ptr end, walk_state& walk) {
+  auto& open = walk.open;
   for (;;) {
-    p = skip_whitespace(p, end);
+    p = skip_whitespace(p, end, walk.whitespace);
     if (open.empty()) {
       return at_end_of_text(p, end) ? after_value::end_of_text : after_value::invalid;
     }
@@ -338,11 +388,16 @@ after_value continue_after_value(byte_ptr& p, byte_ptr end, open_containers& ope
     if (*p == (in_object ? '}' : ']')) {
       open.close();
       ++p;
+      walk.value_ends(p);
       continue;
     }
     if (*p != ',') return after_value::invalid;
-    p = skip_whitespace(p + 1, end);
-    if (in_object) p = skip_member_name(p, end);
+    p = skip_whitespace(p + 1, end, walk.whitespace);
+    if (in_object) {
+      std::string_view name;
+      p = skip_member_name(p, end, walk.whitespace, name);
+      if (p != nullptr) walk.member_value_starts(name, p);
+    }
     return p == nullptr ? after_value::invalid : after_value::next_value;
   }
 }
@@ -351,35 +406,40 @@ byte_ptr skip_byte_order_mark(byte_ptr p, byte_ptr end) {
   return end - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF ? p + 3 : p;
 }
 
-}  // namespace
-
-result<json_type> validate_json(std::string_view text, std::size_t depth_limit) {
+result<json_type> validate(std::string_view text, std::size_t depth_limit, json_member_sink* sink) {
   const auto begin = reinterpret_cast<byte_ptr>(text.data());
   const byte_ptr end = begin + text.size();
   byte_ptr p = skip_whitespace(skip_byte_order_mark(begin, end), end);
   if (p == end) return {boost::system::in_place_error, errc::json_invalid};
   const json_type type = type_starting_with(*p);
-  open_containers open(depth_limit);
+  walk_state walk(depth_limit, type == json_type::object ? sink : nullptr);
+  auto& open = walk.open;
   for (;;) {
     // p is where a value starts.
     if (p != end && (*p == '[' || *p == '{')) {
       const bool is_object = *p == '{';
       if (!open.open(is_object)) return {boost::system::in_place_error, errc::json_too_deep};
-      p = skip_whitespace(p + 1, end);
+      p = skip_whitespace(p + 1, end, walk.whitespace);
       const bool is_empty = p != end && *p == (is_object ? '}' : ']');
       if (is_empty) {
         open.close();
         ++p;
+        walk.value_ends(p);
       } else {
-        if (is_object) p = skip_member_name(p, end);
+        if (is_object) {
+          std::string_view name;
+          p = skip_member_name(p, end, walk.whitespace, name);
+          if (p != nullptr) walk.member_value_starts(name, p);
+        }
         if (p == nullptr) return {boost::system::in_place_error, errc::json_invalid};
         continue;
       }
     } else {
       p = skip_scalar(p, end);
       if (p == nullptr) return {boost::system::in_place_error, errc::json_invalid};
+      walk.value_ends(p);
     }
-    switch (continue_after_value(p, end, open)) {
+    switch (continue_after_value(p, end, walk)) {
       case after_value::next_value:
         break;
       case after_value::end_of_text:
@@ -388,6 +448,17 @@ result<json_type> validate_json(std::string_view text, std::size_t depth_limit) 
         return {boost::system::in_place_error, errc::json_invalid};
     }
   }
+}
+
+}  // namespace
+
+result<json_type> validate_json(std::string_view text, std::size_t depth_limit) {
+  return validate(text, depth_limit, nullptr);
+}
+
+result<json_type> validate_json(std::string_view text, json_member_sink& sink,
+                                std::size_t depth_limit) {
+  return validate(text, depth_limit, &sink);
 }
 
 std::size_t json_nesting_depth(std::string_view text, std::size_t limit) {

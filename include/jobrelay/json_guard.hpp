@@ -31,6 +31,28 @@ enum class json_type { null, boolean, number, string, array, object };
 // error is met, errc::json_invalid otherwise; never throws.
 result<json_type> validate_json(std::string_view text, std::size_t depth_limit = max_json_depth);
 
+// One member of a top-level object, as validate_json met it: what a reader
+// of a few known members needs without walking the text a second time.
+struct json_member {
+  std::string_view name;              // the quoted name as written: quotes, escapes and all
+  std::string_view value;             // the value's text, first byte to last
+  bool value_has_whitespace = false;  // whitespace between the value's tokens
+};
+
+class json_member_sink {
+ public:
+  virtual void member(const json_member& m) = 0;
+
+ protected:
+  ~json_member_sink() = default;
+};
+
+// validate_json that also hands each member of a top-level object to `sink`
+// in text order (a repeated name comes again). Members met before an error
+// are handed over too: use them only when the result is an object.
+result<json_type> validate_json(std::string_view text, json_member_sink& sink,
+                                std::size_t depth_limit = max_json_depth);
+
 // Depth of the deepest array/object nesting, ignoring brackets inside strings;
 // stops counting once it exceeds `limit`. Pure and linear.
 std::size_t json_nesting_depth(std::string_view text, std::size_t limit = max_json_depth);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -41,48 +42,20 @@ std::optional<upstream_status> parse_upstream_status(std::string_view text) {
 
 namespace {
 
-// The document was validated whole (validate_json: well-formed, valid UTF-8,
-// depth bounded), so these scanners may trust its shape. They let a
-// poll answer be read without building a tree of the result only to print
-// it again: `result` is copied as the bytes the upstream sent.
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-std::size_t skip_ws(std::string_view s, std::size_t i) {
-  while (i < s.size() && is_ws(s[i])) ++i;
-  return i;
-}
-
-std::size_t skip_string(std::string_view s, std::size_t i) {  // s[i] == '"'
+// s[i] == '"' in a validated text; returns the index just past the string.
+std::size_t skip_string(std::string_view s, std::size_t i) {
   for (++i; i < s.size() && s[i] != '"'; ++i)
     if (s[i] == '\\') ++i;
   return i + 1;
 }
 
-// One value from s[i]; returns the index just past it.
-std::size_t skip_value(std::string_view s, std::size_t i) {
-  if (s[i] == '"') return skip_string(s, i);
-  if (s[i] == '{' || s[i] == '[') {
-    std::size_t depth = 0;
-    while (i < s.size()) {
-      const char c = s[i];
-      if (c == '"') {
-        i = skip_string(s, i);
-        continue;
-      }
-      if (c == '{' || c == '[') ++depth;
-      else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
-      ++i;
-    }
-    return i;
-  }
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i])) ++i;
-  return i;
-}
-
-// Compact JSON text of a value: its bytes without the whitespace between
-// tokens (usually there is none and this is a copy). Member order is kept.
+// Compact JSON text of a validated value that has whitespace between its
+// tokens (validate_json says so): its bytes without that whitespace, member
+// order kept. A value without any is copied as it is, so a result is
+// stored as the bytes the upstream sent.
 std::string compact(std::string_view value) {
-  if (std::none_of(value.begin(), value.end(), is_ws)) return std::string(value);
   std::string out;
   out.reserve(value.size());
   for (std::size_t i = 0; i < value.size();) {
@@ -101,63 +74,77 @@ std::string compact(std::string_view value) {
   return out;
 }
 
+std::string compact(const json_member& m) {
+  return m.value_has_whitespace ? compact(m.value) : std::string(m.value);
+}
+
+// A quoted JSON string's content; only escapes need a decoder.
 std::string decode_string(std::string_view quoted) {
   if (quoted.find('\\') == std::string_view::npos) return std::string(quoted.substr(1, quoted.size() - 2));
   return nlohmann::json::parse(quoted).get<std::string>();
 }
 
-// The top-level members the engine reads; a repeated key keeps its last
-// value, as a parsed object would.
-struct members {
-  std::string_view status, percent, result, error;
+bool names_equal(std::string_view quoted, std::string_view name) {
+  if (quoted.find('\\') == std::string_view::npos)
+    return quoted.substr(1, quoted.size() - 2) == name;
+  return decode_string(quoted) == name;  // an escaped name is the same name
+}
+
+// The top-level members the engine reads, taken from validate_json's single
+// pass; a repeated name keeps its last value, as a parsed object would.
+class status_members final : public json_member_sink {
+ public:
+  json_member status, percent, result, error;
+
+  void member(const json_member& m) override {
+    if (names_equal(m.name, "status"))
+      status = m;
+    else if (names_equal(m.name, "percentCompleted"))
+      percent = m;
+    else if (names_equal(m.name, "result"))
+      result = m;
+    else if (names_equal(m.name, "error"))
+      error = m;
+  }
 };
 
-members top_level_members(std::string_view s) {
-  members m;
-  std::size_t i = skip_ws(s, 0) + 1;  // past '{'
-  for (;;) {
-    i = skip_ws(s, i);
-    if (i >= s.size() || s[i] == '}') break;
-    const std::size_t key_end = skip_string(s, i);
-    const std::string key = decode_string(s.substr(i, key_end - i));
-    i = skip_ws(s, skip_ws(s, key_end) + 1);  // past ':'
-    const std::size_t value_end = skip_value(s, i);
-    const std::string_view value = s.substr(i, value_end - i);
-    if (key == "status") m.status = value;
-    else if (key == "percentCompleted") m.percent = value;
-    else if (key == "result") m.result = value;
-    else if (key == "error") m.error = value;
-    i = skip_ws(s, value_end);
-    if (i < s.size() && s[i] == ',') ++i;
-  }
-  return m;
+// A JSON number validate_json accepted, as a double: it is finite by then;
+// one too small for a double reads as 0, as nlohmann reads it.
+double number_value(std::string_view number) {
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  return ec == std::errc() ? value : 0.0;
 }
 
 }  // namespace
 
 result<status_document> parse_status_document(std::string_view body) {
-  const auto checked = validate_json(body);
+  status_members m;
+  const auto checked = validate_json(body, m);
   if (!checked || *checked != json_type::object) return errc::upstream_protocol;
-  const members m = top_level_members(body);
-  if (m.status.empty() || m.status.front() != '"') return errc::upstream_protocol;
-  const auto status = parse_upstream_status(decode_string(m.status));
+  const std::string_view status_text = m.status.value;
+  if (status_text.empty() || status_text.front() != '"') return errc::upstream_protocol;
+  const auto status = status_text.find('\\') == std::string_view::npos
+                          ? parse_upstream_status(status_text.substr(1, status_text.size() - 2))
+                          : parse_upstream_status(decode_string(status_text));
   if (!status) return errc::upstream_protocol;
 
   status_document out;
   out.status = *status;
-  if (!m.percent.empty() && m.percent.front() != '"' && m.percent.front() != '{' &&
-      m.percent.front() != '[' && m.percent != "true" && m.percent != "false" && m.percent != "null") {
-    const double pct = nlohmann::json::parse(m.percent).get<double>();
-    if (pct == pct) out.progress = std::clamp(pct, 0.0, 100.0) / 100.0;  // NaN is dropped
+  const std::string_view pct = m.percent.value;
+  if (!pct.empty() && (pct.front() == '-' || (pct.front() >= '0' && pct.front() <= '9'))) {
+    const double value = number_value(pct);
+    out.progress = std::clamp(value, 0.0, 100.0) / 100.0;
   }
-  if (!m.result.empty()) out.result_json = compact(m.result);
-  if (!m.error.empty()) {
+  if (!m.result.value.empty()) out.result_json = compact(m.result);
+  if (!m.error.value.empty()) {
     out.error_json = compact(m.error);
-    if (m.error.front() == '"') {
-      out.error_message = decode_string(m.error);
-    } else if (m.error.front() == '{') {
-      const auto error = nlohmann::json::parse(m.error);
-      if (const auto it = error.find("message"); it != error.end() && it->is_string())
+    const std::string_view error = m.error.value;
+    if (error.front() == '"') {
+      out.error_message = decode_string(error);
+    } else if (error.front() == '{') {
+      const auto parsed = nlohmann::json::parse(error);
+      if (const auto it = parsed.find("message"); it != parsed.end() && it->is_string())
         out.error_message = it->get<std::string>();
     }
   }

@@ -375,6 +375,56 @@ TEST(JsonGuard, ObjectsAndArrays) {
   }
 }
 
+namespace {
+
+struct collected_members final : json_member_sink {
+  std::vector<json_member> members;
+  void member(const json_member& m) override { members.push_back(m); }
+};
+
+collected_members members_of(std::string_view text) {
+  collected_members sink;
+  EXPECT_TRUE(validate_json(text, sink)) << escaped(text);
+  return sink;
+}
+
+}  // namespace
+
+TEST(JsonGuard, HandsTopLevelMembersToASink) {
+  const std::string text =
+      R"( { "a" : 1 , "\u0062":[ 1, {"x":"y z"} ] ,"c":{},"d":"s t","e":[],"a":-2.5e3,"f":{"g":{"h":null}}} )";
+  const auto got = members_of(text).members;
+  ASSERT_EQ(got.size(), 7u);
+  const std::vector<std::array<std::string_view, 2>> expected = {
+      {R"("a")", "1"},
+      {R"("\u0062")", R"([ 1, {"x":"y z"} ])"},
+      {R"("c")", "{}"},
+      {R"("d")", R"("s t")"},
+      {R"("e")", "[]"},
+      {R"("a")", "-2.5e3"},
+      {R"("f")", R"({"g":{"h":null}})"}};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(got[i].name, expected[i][0]) << i;
+    EXPECT_EQ(got[i].value, expected[i][1]) << i;
+  }
+  // Whitespace inside strings does not count; between tokens it does.
+  EXPECT_FALSE(got[0].value_has_whitespace);
+  EXPECT_TRUE(got[1].value_has_whitespace);
+  EXPECT_FALSE(got[3].value_has_whitespace);
+  EXPECT_FALSE(got[6].value_has_whitespace);
+  EXPECT_TRUE(members_of(R"({"a":{"b" :1}})").members.at(0).value_has_whitespace);
+  EXPECT_TRUE(members_of(R"({"a":[1 ]})").members.at(0).value_has_whitespace);
+  EXPECT_TRUE(members_of("{\"a\":[\n]}").members.at(0).value_has_whitespace);
+
+  // Only a top-level object has members to hand over.
+  for (const char* other : {"[1,{\"a\":2}]", "{}", "\"a\"", "3", "[{\"a\":{\"b\":1}}]"})
+    EXPECT_TRUE(members_of(other).members.empty()) << other;
+  // An invalid text is refused whatever was handed over before the error.
+  collected_members sink;
+  EXPECT_FALSE(validate_json(R"({"a":1,"b":})", sink));
+  EXPECT_EQ(validate_json(R"({"a":[[[1]]]})", sink, 2).error(), errc::json_too_deep);
+}
+
 TEST(JsonGuard, DepthLimitCountsEveryOpenBracket) {
   expect_valid(nested_arrays(64), json_type::array);
   expect_error(nested_arrays(65), errc::json_too_deep);
@@ -663,6 +713,49 @@ class random_json {
   int nodes_left_ = 0;
 };
 
+// Whether a value's text has whitespace outside its strings: what
+// json_member::value_has_whitespace says, found the slow way.
+bool has_whitespace_between_tokens(std::string_view value) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The members validate_json hands over rebuild the object nlohmann parses
+// (a repeated name keeping its last value), each value's text parses alone,
+// and the whitespace flag is right.
+bool members_agree_with_nlohmann(const std::string& text) {
+  collected_members sink;
+  if (!validate_json(text, sink)) return false;
+  nlohmann::json rebuilt = nlohmann::json::object();
+  for (const auto& m : sink.members) {
+    const auto value = nlohmann::json::parse(m.value, nullptr, false);
+    const auto name = nlohmann::json::parse(m.name, nullptr, false);
+    if (value.is_discarded() || !name.is_string() ||
+        m.value_has_whitespace != has_whitespace_between_tokens(m.value)) {
+      ADD_FAILURE() << "member " << escaped(m.name) << " = " << escaped(m.value) << " of "
+                    << escaped(text);
+      return false;
+    }
+    rebuilt[name.get<std::string>()] = value;
+  }
+  if (rebuilt == nlohmann::json::parse(text)) return true;
+  ADD_FAILURE() << "members rebuild " << rebuilt.dump() << ": " << escaped(text);
+  return false;
+}
+
 // Compares validate_json with nlohmann on one text; false on a mismatch.
 bool agrees_with_nlohmann(const std::string& text) {
   const auto checked = validate_json(text);
@@ -680,6 +773,7 @@ bool agrees_with_nlohmann(const std::string& text) {
     return false;
   }
   const json_type nlohmann_type = type_of(nlohmann::json::parse(text));
+  if (*checked == json_type::object && !members_agree_with_nlohmann(text)) return false;
   if (*checked == nlohmann_type) return true;
   ADD_FAILURE() << "type " << int(*checked) << ", nlohmann's " << int(nlohmann_type) << ": "
                 << escaped(text);

@@ -40,6 +40,32 @@ TEST(StatusDocument, ParsesProgressResultAndError) {
   EXPECT_DOUBLE_EQ(*doc->progress, 1.0);
 }
 
+TEST(StatusDocument, ProgressIsAnyJsonNumberClamped) {
+  const std::pair<const char*, double> cases[] = {{"50", 0.5},     {"12.5", 0.125}, {"1E2", 1.0},
+                                                  {"5e-1", 0.005}, {"-3", 0.0},     {"1e-400", 0.0},
+                                                  {"0", 0.0}};
+  for (const auto& [text, progress] : cases) {
+    const auto doc = parse_status_document(
+        std::string(R"({"status":"running","percentCompleted":)") + text + "}");
+    ASSERT_TRUE(doc) << text;
+    ASSERT_TRUE(doc->progress) << text;
+    EXPECT_DOUBLE_EQ(*doc->progress, progress) << text;
+  }
+  for (const char* text : {"null", "true", "[50]", R"({"v":50})"}) {
+    const auto doc = parse_status_document(
+        std::string(R"({"status":"running","percentCompleted":)") + text + "}");
+    ASSERT_TRUE(doc) << text;
+    EXPECT_FALSE(doc->progress) << text;
+  }
+}
+
+TEST(StatusDocument, AnEscapedStatusIsTheSameStatus) {
+  const auto doc = parse_status_document(R"({"status":"succ\u0065eded","result":{ "a" : 1 }})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->status, upstream_status::succeeded);
+  EXPECT_EQ(doc->result_json, R"({"a":1})");
+}
+
 TEST(StatusDocument, NonsenseIsAProtocolError) {
   for (auto body : {"", "not json", "[]", R"({"state":"running"})", R"({"status":7})",
                     R"({"status":"weird"})", "<html>502</html>"}) {
