@@ -104,10 +104,12 @@ checked_submission check_submission(service& s, http::request_context& ctx,
       return s.gate.tokens().issue(id, expires);
     };
   }
-  const auto key_field = ctx.req["Idempotency-Key"];
-  if (ctx.req.count("Idempotency-Key") > 0) {
+  // One search of the fields for the first copy and whether there is another.
+  const auto [first_key, after_keys] = ctx.req.equal_range("Idempotency-Key");
+  if (first_key != after_keys) {
+    const auto key_field = first_key->value();
     const std::string_view key(key_field.data(), key_field.size());
-    if (!is_valid_idempotency_key(key) || ctx.req.count("Idempotency-Key") > 1)
+    if (!is_valid_idempotency_key(key) || std::next(first_key) != after_keys)
       return refuse(http::problem_response(
           status::bad_request, "invalid-idempotency-key", "Invalid Idempotency-Key",
           "Idempotency-Key must be 1 to 255 visible ASCII characters, sent once"));

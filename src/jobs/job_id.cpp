@@ -39,19 +39,20 @@ class random_pool {
 std::string new_job_id() {
   thread_local random_pool pool;
   const unsigned char* bytes = pool.next();
-  std::string id = "j_";
+  // Spelled into a buffer and copied once: a job id is made per POST.
+  std::array<char, 2 + id_chars> id{'j', '_'};
   std::uint32_t acc = 0;
   int bits = 0;
   std::size_t i = 0;
-  while (id.size() < 2 + id_chars) {
+  for (std::size_t at = 2; at < id.size(); ++at) {
     if (bits < 6) {
       acc = (acc << 8) | bytes[i++];
       bits += 8;
     }
     bits -= 6;
-    id += alphabet[(acc >> bits) & 0x3f];
+    id[at] = alphabet[(acc >> bits) & 0x3f];
   }
-  return id;
+  return std::string(id.data(), id.size());
 }
 
 bool is_valid_job_id(std::string_view id) {

@@ -455,6 +455,17 @@ TEST(Idempotency, MalformedKeysAre400AndKeysAreScopedPerClient) {
     auto r = http_post(t.svc.port(), "/analyze", "{}", {{"Content-Type", "application/json"}, {"Idempotency-Key", bad}});
     EXPECT_EQ(r.status, 400u) << bad;
   }
+  // Sent twice, even with the same value or with other fields between: which
+  // one would the client mean? (Raw bytes: the test client keeps one of each.)
+  for (const char* second : {"order-7", "order-8"}) {
+    const std::string answer = raw_exchange(
+        t.svc.port(),
+        std::string("POST /analyze HTTP/1.1\r\nHost: x\r\nIdempotency-Key: order-7\r\n"
+                    "Content-Type: application/json\r\nX-Other: x\r\nIdempotency-Key: ") +
+            second + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400 ", 0), 0u) << answer;
+    EXPECT_NE(answer.find("invalid-idempotency-key"), std::string::npos) << answer;
+  }
   auto as = [&](const char* client) {
     auto r = http_post(t.svc.port(), "/analyze", "{}",
                        {{"Content-Type", "application/json"}, {"Idempotency-Key", "shared"}, {"X-Forwarded-For", client}});
