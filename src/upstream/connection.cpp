@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -80,7 +81,7 @@ class reply_parser : public bhttp::basic_parser<false> {
 
 connection::connection(const asio::any_io_executor& executor, origin where,
                        ssl::context* tls_context)
-    : where_(std::move(where)) {
+    : where_(std::move(where)), deadline_timer_(executor) {
   // Beast reads max(512, free capacity) at a time: without room up front a
   // finished job's status document (a few KB) took three reads.
   buffer_.reserve(initial_read_buffer);
@@ -96,9 +97,67 @@ tcp::socket& connection::socket() {
 }
 
 void connection::close() noexcept {
+  {
+    // A wait left pending would hold the connection's timer (and the
+    // io_context's work count) until it expired.
+    std::lock_guard lock(deadline_mutex_);
+    ++timer_generation_;
+    timer_waiting_ = false;
+    deadline_timer_.cancel();
+  }
   boost::system::error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);
   socket().close(ignored);
+}
+
+void connection::watch_exchange(const asio::any_io_executor& call_executor, steady_time due) {
+  std::lock_guard lock(deadline_mutex_);
+  exchange_due_ = due;
+  exchange_active_ = true;
+  deadline_fired_ = false;
+  if (timer_waiting_ && timer_expiry_ <= due && timer_handler_executor_ == call_executor) return;
+  arm_deadline_timer_locked(call_executor, due);
+}
+
+void connection::end_exchange() {
+  std::lock_guard lock(deadline_mutex_);
+  exchange_active_ = false;
+}
+
+bool connection::deadline_fired() {
+  std::lock_guard lock(deadline_mutex_);
+  return deadline_fired_;
+}
+
+void connection::arm_deadline_timer_locked(const asio::any_io_executor& handler_executor,
+                                           steady_time when) {
+  const unsigned generation = ++timer_generation_;
+  timer_waiting_ = true;
+  timer_expiry_ = when;
+  timer_handler_executor_ = handler_executor;
+  deadline_timer_.expires_at(when);  // a pending wait ends with operation_aborted
+  // A weak reference: an idle connection's resting wait must not keep it alive.
+  deadline_timer_.async_wait(asio::bind_executor(
+      handler_executor, [weak = weak_from_this(), generation](const boost::system::error_code& ec) {
+        if (ec == asio::error::operation_aborted) return;
+        if (const auto self = weak.lock()) self->on_deadline_timer(generation);
+      }));
+}
+
+void connection::on_deadline_timer(unsigned generation) {
+  std::unique_lock lock(deadline_mutex_);
+  if (generation != timer_generation_) return;  // re-armed or closed since it expired
+  timer_waiting_ = false;
+  if (!exchange_active_) return;  // rests until the next exchange
+  if (std::chrono::steady_clock::now() < exchange_due_) {
+    // Armed for an earlier exchange; the one in flight runs on this executor
+    // (watch_exchange re-arms otherwise).
+    arm_deadline_timer_locked(timer_handler_executor_, exchange_due_);
+    return;
+  }
+  deadline_fired_ = true;
+  lock.unlock();
+  close();
 }
 
 bool connection::looks_alive() noexcept {
@@ -132,15 +191,20 @@ asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
     co_return out;
   }
 
-  auto executor = co_await asio::this_coro::executor;
-  watchdog guard(executor);
-  // The handler keeps the connection alive; it only runs while this call owns it.
-  guard.arm(deadline, [self = shared_from_this()] { self->close(); });
+  {
+    auto executor = co_await asio::this_coro::executor;
+    watch_exchange(executor, deadline);
+  }
+  // Every way out of the exchange ends the watch.
+  struct exchange_watch {
+    connection& conn;
+    ~exchange_watch() { conn.end_exchange(); }
+  } watching{*this};
 
   buffer_.clear();
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
   if (write_ec) {
-    out.reply = code(guard.fired() ? errc::upstream_timeout : errc::upstream_closed);
+    out.reply = code(deadline_fired() ? errc::upstream_timeout : errc::upstream_closed);
     out.nothing_received = true;
     co_return out;
   }
@@ -179,10 +243,9 @@ asio::awaitable<exchange_result> connection::exchange_on(Stream& stream,
     const std::string_view unparsed(data, buffer_.size());
     out.nothing_received = !parser.got_some() && unparsed.empty();
     out.reply =
-        code(guard.fired() ? errc::upstream_timeout : classify_read_error(read_ec, unparsed));
+        code(deadline_fired() ? errc::upstream_timeout : classify_read_error(read_ec, unparsed));
     co_return out;
   }
-  guard.disarm();
 
   // HTTP/1.0 keep-alive is a dialect nobody needs any more; don't bet on it.
   out.reusable =

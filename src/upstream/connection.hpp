@@ -7,9 +7,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -67,6 +69,20 @@ class connection : public std::enable_shared_from_this<connection> {
                                                       steady_time deadline, read_limits limits,
                                                       bool head_request);
 
+  // An exchange's deadline: one timer per connection, armed lazily. A wait
+  // already pending serves the next exchange when it ends no later than that
+  // exchange's deadline and its handler runs on that exchange's executor;
+  // when it fires early it re-arms for the deadline then in force, and when
+  // no exchange is in flight it rests. So a busy pooled connection arms its
+  // timer about once per request_timeout instead of arming and cancelling a
+  // timer (with its shared state and std::function) on every call.
+  void watch_exchange(const boost::asio::any_io_executor& call_executor, steady_time due);
+  void end_exchange();
+  bool deadline_fired();
+  void arm_deadline_timer_locked(const boost::asio::any_io_executor& handler_executor,
+                                 steady_time when);
+  void on_deadline_timer(unsigned generation);
+
   static constexpr std::size_t initial_read_buffer = 8192;
 
   origin where_;
@@ -74,6 +90,20 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
   boost::beast::flat_buffer buffer_;
   steady_time idle_since_{};
+
+  // The deadline state is shared by the exchange's executor and the timer's
+  // handler, and a pooled connection serves calls from different strands (and
+  // close() comes from anywhere): hence the mutex. The handler only closes
+  // the socket while it runs on the executor of the exchange in flight.
+  std::mutex deadline_mutex_;
+  boost::asio::steady_timer deadline_timer_;
+  boost::asio::any_io_executor timer_handler_executor_;
+  steady_time timer_expiry_{};
+  steady_time exchange_due_{};
+  unsigned timer_generation_ = 0;  // a handler of an older arming stays quiet
+  bool timer_waiting_ = false;
+  bool exchange_active_ = false;
+  bool deadline_fired_ = false;
 };
 
 struct connect_settings {

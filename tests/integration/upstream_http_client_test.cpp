@@ -429,6 +429,91 @@ TEST_F(UpstreamHttpClient, AServerThatNeverAnswersTimesOut) {
   EXPECT_TRUE(upstream.wait_for_open_connections(0));
 }
 
+// A pooled connection keeps one deadline timer, armed lazily (connection.hpp):
+// these calls come one after another from one coroutine, as the engine's do,
+// so a later call finds the wait an earlier one left pending.
+asio::awaitable<std::vector<result<http_reply>>> in_turn(http_client& client,
+                                                         std::vector<http_call> calls,
+                                                         std::chrono::milliseconds pause = 0ms) {
+  std::vector<result<http_reply>> out;
+  for (auto& call : calls) {
+    if (!out.empty() && pause > 0ms) {
+      asio::steady_timer timer(co_await asio::this_coro::executor, pause);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    auto reply = co_await client.send(std::move(call));
+    out.push_back(std::move(reply));
+  }
+  co_return out;
+}
+
+TEST_F(UpstreamHttpClient, AHangOnAConnectionAnEarlierCallArmedTimesOut) {
+  scripted_upstream upstream([](const recorded_request& r) {
+    return r.target == "/hang" ? upstream_action::hang() : upstream_action::respond(200, "ok");
+  });
+  auto options = test_options();
+  options.request_timeout = 300ms;
+  auto client = make_client(options);
+
+  auto done = asio::co_spawn(asio::make_strand(io_),
+                             in_turn(client, {get(upstream.url("/a")), get(upstream.url("/b")),
+                                              get(upstream.url("/hang"))}),
+                             asio::use_future);
+  ASSERT_EQ(done.wait_for(20s), std::future_status::ready);
+  const auto replies = done.get();
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_TRUE(succeeds(replies[0]));
+  EXPECT_TRUE(succeeds(replies[1]));
+  EXPECT_TRUE(fails_with(replies[2], errc::upstream_timeout));
+  // All three on one connection: the hang met the timer the first call armed.
+  EXPECT_EQ(upstream.accepted_connections(), 1u);
+  EXPECT_EQ(client.open_connections(), 0u);
+  EXPECT_TRUE(upstream.wait_for_open_connections(0));
+}
+
+TEST_F(UpstreamHttpClient, ASoonerDeadlineOnAReusedConnectionIsKept) {
+  scripted_upstream upstream([](const recorded_request& r) {
+    return r.target == "/hang" ? upstream_action::hang() : upstream_action::respond(200, "ok");
+  });
+  auto options = test_options();
+  options.request_timeout = 15s;  // the first call leaves a wait due this late
+  auto client = make_client(options);
+
+  auto hang = get(upstream.url("/hang"));
+  hang.not_after = std::chrono::steady_clock::now() + 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  auto done =
+      asio::co_spawn(asio::make_strand(io_),
+                     in_turn(client, {get(upstream.url("/a")), std::move(hang)}), asio::use_future);
+  ASSERT_EQ(done.wait_for(20s), std::future_status::ready);
+  const auto replies = done.get();
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(succeeds(replies[0]));
+  EXPECT_TRUE(fails_with(replies[1], errc::upstream_timeout));
+  // Ended by its own deadline, not by the 15 s one still pending.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  EXPECT_EQ(upstream.accepted_connections(), 1u);
+}
+
+TEST_F(UpstreamHttpClient, AnIdleConnectionOutlivesTheDeadlineOfItsLastCall) {
+  scripted_upstream upstream;
+  auto options = test_options();
+  options.request_timeout = 200ms;
+  auto client = make_client(options);
+
+  // The pause lets the first call's deadline pass while the connection idles.
+  auto done = asio::co_spawn(
+      asio::make_strand(io_),
+      in_turn(client, {get(upstream.url("/a")), get(upstream.url("/b"))}, 600ms), asio::use_future);
+  ASSERT_EQ(done.wait_for(20s), std::future_status::ready);
+  const auto replies = done.get();
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(succeeds(replies[0]));
+  EXPECT_TRUE(succeeds(replies[1]));
+  EXPECT_EQ(upstream.accepted_connections(), 1u);
+  EXPECT_EQ(client.open_connections(), 1u);
+}
+
 TEST_F(UpstreamHttpClient, HeadersWithoutTheWholeBodyTimeOut) {
   scripted_upstream upstream(
       [](const recorded_request&) { return upstream_action::partial(R"({"state":)", 100); });
