@@ -43,21 +43,21 @@ unsigned retry_after_for(const service& s, const jobs::job_snapshot& job) {
 http::response job_response(const service& s, const http::request& req,
                             const jobs::job_snapshot& job, const admission& admitted,
                             std::optional<bool> reused, bool conditional) {
-  const auto inm = req[http::field::if_none_match];
-  const bool not_modified =
-      conditional && !inm.empty() && etag_matches({inm.data(), inm.size()}, job.etag());
+  const auto inm = http::first_value(req, http::field::if_none_match);
+  const bool not_modified = conditional && !inm.empty() && etag_matches(inm, job.etag());
   http::response res{not_modified ? http::status::not_modified : status_for(job), 11};
-  res.set(http::field::cache_control, "no-store");
-  res.set(http::field::etag, job.etag());
-  res.set(http::field::vary, "Accept-Encoding");
-  if (!job.terminal()) res.set(http::field::retry_after, std::to_string(retry_after_for(s, job)));
+  // A fresh answer: insert, not set, spares each field a search for a copy to replace.
+  res.insert(http::field::cache_control, "no-store");
+  res.insert(http::field::etag, job.etag());
+  res.insert(http::field::vary, "Accept-Encoding");
+  if (!job.terminal())
+    res.insert(http::field::retry_after, std::to_string(retry_after_for(s, job)));
   admitted.decorate(res);
   if (not_modified) return res;
 
-  res.set(http::field::content_type, "application/json");
+  res.insert(http::field::content_type, "application/json");
   const auto now = s.clk.wall_now();
-  const auto ae = req[http::field::accept_encoding];
-  const bool gzip_accepted = accepts_gzip({ae.data(), ae.size()});
+  const bool gzip_accepted = accepts_gzip(http::first_value(req, http::field::accept_encoding));
   // A terminal document is fixed (reused aside): compressed once per version,
   // and a request served from that cache builds no document at all. An empty
   // cache entry means "too small to compress".
@@ -68,7 +68,7 @@ http::response job_response(const service& s, const http::request& req,
       return doc.size() > gzip_min_bytes ? gzip(doc).value_or(std::string()) : std::string();
     });
     if (!packed.empty()) {
-      res.set(http::field::content_encoding, "gzip");
+      res.insert(http::field::content_encoding, "gzip");
       res.body() = packed;
       return res;
     }
@@ -76,7 +76,7 @@ http::response job_response(const service& s, const http::request& req,
   std::string body = job.document(now, reused);
   if (gzip_accepted && !fixed && body.size() > gzip_min_bytes) {
     if (auto packed = gzip(body)) {
-      res.set(http::field::content_encoding, "gzip");
+      res.insert(http::field::content_encoding, "gzip");
       res.body() = std::move(*packed);
       return res;
     }

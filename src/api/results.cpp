@@ -65,7 +65,7 @@ boost::asio::awaitable<http::response> answer_when_changed(service& s, http::req
                                                            jobs::snapshot_ptr job,
                                                            wait_request wait) {
   // Subscribing before the re-read means a change in between is not missed.
-  const auto inm = ctx.req[http::field::if_none_match];
+  const auto inm = http::first_value(ctx.req, http::field::if_none_match);
   const std::string baseline = inm.empty() ? job->etag() : std::string(inm);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait.seconds);
   gauge_hold held(s.long_polls);

@@ -93,6 +93,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
 namespace {
 
+// Beast's keep_alive() reads the Connection field's tokens through a tree
+// lookup; most messages have no Connection field, and then the version decides.
+template <bool isRequest>
+bool keeps_alive(const bhttp::message<isRequest, bhttp::string_body, fields>& m) {
+  if (first_value(m, field::connection).empty()) return m.version() >= 11;
+  return m.keep_alive();
+}
+
 // RFC 9110 6.4.1, 8.6: 1xx, 204 and 304 answers have no body and no
 // Content-Length.
 bool has_no_body(unsigned code) { return code < 200 || code == 204 || code == 304; }
@@ -102,7 +110,8 @@ bool has_no_body(unsigned code) { return code < 200 || code == 204 || code == 30
 // write, a measured share of a small answer's CPU (bench/README.md). The two
 // fields every answer gets, X-Request-Id and Content-Length, are written here
 // rather than set in the message, which would allocate a node for each.
-void serialize_head(std::string& out, const response& res, std::string_view request_id) {
+void serialize_head(std::string& out, const response& res, bool keep_alive,
+                    std::string_view request_id) {
   out.clear();
   out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   const unsigned code = res.result_int();
@@ -114,6 +123,9 @@ void serialize_head(std::string& out, const response& res, std::string_view requ
   out.append(reason.data(), reason.size());
   out += "\r\n";
   append_fields(out, res);
+  // What res.keep_alive() would have set: each version's default goes unsaid.
+  if (res.version() == 10 && keep_alive) out += "Connection: keep-alive\r\n";
+  if (res.version() != 10 && !keep_alive) out += "Connection: close\r\n";
   out += "X-Request-Id: ";
   out += request_id;
   if (!has_no_body(code)) {
@@ -140,12 +152,16 @@ struct unwritten {
 unwritten write_now(tcp::socket& socket, response& res, unsigned version, bool keep_alive,
                     std::string_view request_id, std::string& head) {
   res.version(version);
-  res.keep_alive(keep_alive);
-  // Framing is ours alone: a handler's stray length or coding would contradict it.
-  res.erase(field::content_length);
-  res.erase(field::transfer_encoding);
+  // Framing and the connection's fate are ours alone: a handler's stray
+  // length, coding or Connection would contradict them. One walk over the
+  // fields finds there are none (the usual case) without three lookups.
+  if (has_any(res, {field::content_length, field::transfer_encoding, field::connection})) {
+    res.erase(field::content_length);
+    res.erase(field::transfer_encoding);
+    res.erase(field::connection);
+  }
   if (has_no_body(res.result_int())) res.body().clear();
-  serialize_head(head, res, request_id);
+  serialize_head(head, res, keep_alive, request_id);
   const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(res.body())};
   boost::system::error_code ec;
   const std::size_t sent = socket.write_some(whole, ec);
@@ -461,7 +477,7 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       if (options.on_answer)
         options.on_answer(ctx, res, std::chrono::steady_clock::now() - handler_started);
     }
-    const bool keep_alive = req.keep_alive() && res.keep_alive() && !draining.load();
+    const bool keep_alive = keeps_alive(req) && keeps_alive(res) && !draining.load();
     const unsigned status_code = res.result_int();
     std::uint64_t body_bytes = res.body().size();
     bool written = false;

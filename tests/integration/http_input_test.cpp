@@ -170,6 +170,42 @@ TEST_F(HttpInput, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_NE(raw.find("HTTP/1.1 404", first), std::string::npos) << raw;
 }
 
+// Whether the connection stays open, and what the answer says about it:
+// HTTP/1.1 keeps it unless asked to close, HTTP/1.0 only when asked to keep
+// it; each version's default goes unsaid. Everything after an answer that
+// closes is not read.
+TEST_F(HttpInput, ConnectionFieldsAreHonouredAndAnswered) {
+  // Three requests in one write: two answered, the one Connection line the
+  // answers carry is `connection_line`, and the third request goes unread.
+  const auto two_answers_then_close = [&](std::string_view requests, std::string_view status_line,
+                                          std::string_view connection_line) {
+    const auto raw = raw_exchange(svc.port(), requests);
+    const auto count = [&raw](std::string_view what) {
+      std::size_t n = 0;
+      for (auto at = raw.find(what); at != std::string::npos; at = raw.find(what, at + 1)) ++n;
+      return n;
+    };
+    EXPECT_EQ(count(status_line), 2u) << raw;
+    EXPECT_EQ(count(connection_line), 1u) << raw;
+    EXPECT_EQ(count("Connection:"), 1u) << raw;
+    return raw;
+  };
+  // 1.0 asking for keep-alive: kept, and told so; then a plain 1.0 request closes.
+  two_answers_then_close(
+      "GET /healthz HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
+      "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n"
+      "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n",
+      "HTTP/1.0 200", "Connection: keep-alive\r\n");
+  // 1.1: kept without a word; "close" (in any case, among other tokens) closes.
+  const auto raw = two_answers_then_close(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: TE, Close\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+      "HTTP/1.1 200", "Connection: close\r\n");
+  EXPECT_LT(raw.find("HTTP/1.1 200"), raw.find("Connection: close")) << raw;
+  expect_still_serving();
+}
+
 // Expect: 100-continue: the server says "go on" once the head is accepted,
 // and the body sent after it is read as usual.
 TEST_F(HttpInput, AnExpectedContinueIsSentBeforeTheBodyIsRead) {
