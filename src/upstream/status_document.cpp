@@ -78,16 +78,12 @@ std::string compact(const json_member& m) {
   return m.value_has_whitespace ? compact(m.value) : std::string(m.value);
 }
 
-// A quoted JSON string's content; only escapes need a decoder.
-std::string decode_string(std::string_view quoted) {
-  if (quoted.find('\\') == std::string_view::npos) return std::string(quoted.substr(1, quoted.size() - 2));
-  return nlohmann::json::parse(quoted).get<std::string>();
-}
-
-bool names_equal(std::string_view quoted, std::string_view name) {
-  if (quoted.find('\\') == std::string_view::npos)
-    return quoted.substr(1, quoted.size() - 2) == name;
-  return decode_string(quoted) == name;  // an escaped name is the same name
+// A quoted JSON string's content: a view into the text itself, or, when it
+// has escapes (rare), into `decoded`. Only escapes need a decoder.
+std::string_view string_content(std::string_view quoted, std::string& decoded) {
+  if (quoted.find('\\') == std::string_view::npos) return quoted.substr(1, quoted.size() - 2);
+  decoded = nlohmann::json::parse(quoted).get<std::string>();
+  return decoded;
 }
 
 // The top-level members the engine reads, taken from validate_json's single
@@ -97,13 +93,15 @@ class status_members final : public json_member_sink {
   json_member status, percent, result, error;
 
   void member(const json_member& m) override {
-    if (names_equal(m.name, "status"))
+    std::string decoded;  // an escaped name is the same name
+    const std::string_view name = string_content(m.name, decoded);
+    if (name == "status")
       status = m;
-    else if (names_equal(m.name, "percentCompleted"))
+    else if (name == "percentCompleted")
       percent = m;
-    else if (names_equal(m.name, "result"))
+    else if (name == "result")
       result = m;
-    else if (names_equal(m.name, "error"))
+    else if (name == "error")
       error = m;
   }
 };
@@ -124,9 +122,8 @@ result<status_document> parse_status_document(std::string_view body) {
   if (!checked || *checked != json_type::object) return errc::upstream_protocol;
   const std::string_view status_text = m.status.value;
   if (status_text.empty() || status_text.front() != '"') return errc::upstream_protocol;
-  const auto status = status_text.find('\\') == std::string_view::npos
-                          ? parse_upstream_status(status_text.substr(1, status_text.size() - 2))
-                          : parse_upstream_status(decode_string(status_text));
+  std::string decoded;
+  const auto status = parse_upstream_status(string_content(status_text, decoded));
   if (!status) return errc::upstream_protocol;
 
   status_document out;
@@ -141,7 +138,8 @@ result<status_document> parse_status_document(std::string_view body) {
     out.error_json = compact(m.error);
     const std::string_view error = m.error.value;
     if (error.front() == '"') {
-      out.error_message = decode_string(error);
+      std::string decoded_message;
+      out.error_message = string_content(error, decoded_message);
     } else if (error.front() == '{') {
       const auto parsed = nlohmann::json::parse(error);
       if (const auto it = parsed.find("message"); it != parsed.end() && it->is_string())
