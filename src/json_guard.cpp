@@ -371,6 +371,15 @@ class walk_state {
   std::size_t whitespace_before_value_ = 0;
 };
 
+// p is where an object member starts: steps over its name to where its
+// value starts, telling `walk` (nullptr when the text is not valid there).
+byte_ptr enter_member(byte_ptr p, byte_ptr end, walk_state& walk) {
+  std::string_view name;
+  p = skip_member_name(p, end, walk.whitespace, name);
+  if (p != nullptr) walk.member_value_starts(name, p);
+  return p;
+}
+
 enum class after_value { next_value, end_of_text, invalid };
 
 // p is just past a complete value: close what it completes, then step over a
@@ -393,11 +402,7 @@ after_value continue_after_value(byte_ptr& p, byte_ptr end, walk_state& walk) {
     }
     if (*p != ',') return after_value::invalid;
     p = skip_whitespace(p + 1, end, walk.whitespace);
-    if (in_object) {
-      std::string_view name;
-      p = skip_member_name(p, end, walk.whitespace, name);
-      if (p != nullptr) walk.member_value_starts(name, p);
-    }
+    if (in_object) p = enter_member(p, end, walk);
     return p == nullptr ? after_value::invalid : after_value::next_value;
   }
 }
@@ -426,11 +431,7 @@ result<json_type> validate(std::string_view text, std::size_t depth_limit, json_
         ++p;
         walk.value_ends(p);
       } else {
-        if (is_object) {
-          std::string_view name;
-          p = skip_member_name(p, end, walk.whitespace, name);
-          if (p != nullptr) walk.member_value_starts(name, p);
-        }
+        if (is_object) p = enter_member(p, end, walk);
         if (p == nullptr) return {boost::system::in_place_error, errc::json_invalid};
         continue;
       }
