@@ -1,9 +1,10 @@
+#include "jobrelay/api/compression.hpp"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cstdint>
 #include <string>
-
-#include "jobrelay/api/compression.hpp"
 
 using namespace jobrelay::api;
 
@@ -49,6 +50,27 @@ TEST(Gzip, CompressedDocumentsHoldOnlyTheirOwnBytes) {
   const std::string huge(1 << 20, 'x');  // past the scratch space a thread keeps
   EXPECT_EQ(gunzip(*gzip(huge)), huge);
   EXPECT_EQ(gunzip(*gzip("small")), "small");
+}
+
+// Small bodies take the fixed-code encoder; what it cannot shrink (random
+// bytes: 9 bits for half of them) goes to zlib, which stores it.
+TEST(Gzip, SmallBodiesRoundTripWhicheverEncoderTookThem) {
+  std::string doc = R"({"status":"succeeded","result":{"items":[)";
+  while (doc.size() < 1200) doc += R"({"label":"positive","score":0.873},)";
+  doc += "{}]}}";
+  const auto small = gzip(doc);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(gunzip(*small), doc);
+  EXPECT_LT(small->size(), doc.size() * 3 / 4);
+  EXPECT_LT(small->capacity(), 2 * small->size() + 16);
+
+  std::string noise(4000, '\0');
+  std::uint32_t x = 12345;
+  for (auto& c : noise) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  const auto stored = gzip(noise);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(gunzip(*stored), noise);
+  EXPECT_LT(stored->size(), noise.size() + 64);  // not the fixed codes' +1/8
 }
 
 TEST(Gzip, AcceptEncodingIsReadWithQualities) {

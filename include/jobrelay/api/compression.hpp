@@ -8,6 +8,8 @@
 namespace jobrelay::api {
 
 inline constexpr std::size_t gzip_min_bytes = 1024;
+// Bodies up to this size are encoded with fixed Huffman codes (fixed_code_gzip.hpp).
+inline constexpr std::size_t fixed_code_max_bytes = 8 * 1024;
 
 // True when Accept-Encoding lists gzip (or *) with a non-zero q.
 bool accepts_gzip(std::string_view accept_encoding);
