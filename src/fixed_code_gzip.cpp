@@ -169,9 +169,10 @@ void append_fixed_code_gzip(std::string& out, std::string_view data) {
   bit_writer bits(head + header_size);
   bits.put({0b011, 3});  // BFINAL, then BTYPE 01: fixed codes
 
-  // The last position each 4-byte hash was seen at, refilled per document:
-  // sized to it (4 to 16 KB), as a bigger table finds few more matches in a
-  // small document and only pushes more of the caller's data out of cache.
+  // The last position each 4-byte hash was seen at, refilled per document
+  // so the same document always gives the same bytes. Sized to it (4 to
+  // 16 KB): a bigger table finds few more matches in a small document and
+  // only pushes more of the caller's data out of cache.
   constexpr int max_hash_bits = 12;
   const int hash_bits = std::clamp(static_cast<int>(std::bit_width(n)), 10, max_hash_bits);
   constexpr std::uint32_t unseen = std::numeric_limits<std::uint32_t>::max();

@@ -167,3 +167,14 @@ TEST(FixedCodeGzip, RandomInputsOfManyShapesRoundTrip) {
     ASSERT_EQ(gunzip(packed(input), input.size()), input) << i;
   }
 }
+
+// Nothing carries over from one document to the next: the same document
+// always gives the same bytes.
+TEST(FixedCodeGzip, TheSameDocumentGivesTheSameBytes) {
+  std::mt19937 rng(23);
+  const auto first = random_bytes(rng, 3000, 4);
+  const auto second = random_bytes(rng, 3000, 4);
+  const auto once = packed(first);
+  EXPECT_NE(packed(second), once);
+  EXPECT_EQ(packed(first), once);
+}
