@@ -58,18 +58,18 @@ http::response job_response(const service& s, const http::request& req,
   res.insert(http::field::content_type, "application/json");
   const auto now = s.clk.wall_now();
   const bool gzip_accepted = accepts_gzip(http::first_value(req, http::field::accept_encoding));
-  // A terminal document is fixed (reused aside): compressed once per version,
-  // and a request served from that cache builds no document at all. An empty
-  // cache entry means "too small to compress".
+  // A terminal document is fixed (reused aside): its compressed form can be
+  // kept per version (job_snapshot::encoded), and a request served from it
+  // builds no document at all. An empty encoding means "too small to compress".
   const bool fixed = job.terminal() && !reused;
   if (gzip_accepted && fixed) {
-    const auto& packed = job.encoded_once([&] {
+    auto packed = job.encoded([&] {
       const auto doc = job.document(now);
       return doc.size() > gzip_min_bytes ? gzip(doc).value_or(std::string()) : std::string();
     });
     if (!packed.empty()) {
       res.insert(http::field::content_encoding, "gzip");
-      res.body() = packed;
+      res.body() = std::move(packed);
       return res;
     }
   }

@@ -477,7 +477,9 @@ TEST(Idempotency, MalformedKeysAre400AndKeysAreScopedPerClient) {
 
 // ---- gzip -------------------------------------------------------------------
 
-TEST(Gzip, LargeDocumentsAreCompressedOnceAndRoundTrip) {
+// The first gzip answer is encoded for that request, the second is kept,
+// the third is served from what was kept: all three the same bytes.
+TEST(Gzip, LargeDocumentsAreCompressedAndRoundTrip) {
   Service t;
   t.up.result = R"({"text":")" + std::string(5000, 'a') + R"("})";
   t.up.finished = true;
@@ -490,8 +492,11 @@ TEST(Gzip, LargeDocumentsAreCompressedOnceAndRoundTrip) {
   EXPECT_EQ(zipped.header("Content-Encoding"), "gzip");
   EXPECT_LT(zipped.body.size(), plain.body.size() / 4);
   EXPECT_EQ(gunzip(zipped.body), plain.body);
-  auto again = http_get(t.svc.port(), "/results/" + id, {{"Accept-Encoding", "gzip"}});
-  EXPECT_EQ(again.body, zipped.body);
+  for (int i = 0; i < 2; ++i) {
+    auto again = http_get(t.svc.port(), "/results/" + id, {{"Accept-Encoding", "gzip"}});
+    EXPECT_EQ(again.header("Content-Encoding"), "gzip");
+    EXPECT_EQ(again.body, zipped.body);
+  }
   EXPECT_TRUE(http_get(t.svc.port(), "/results/" + id, {{"Accept-Encoding", "gzip;q=0"}})
                   .header("Content-Encoding").empty());
 }

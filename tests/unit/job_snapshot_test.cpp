@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -111,29 +112,28 @@ TEST(JobSnapshot, AnErrorMessageWithBytesThatAreNotUtf8StillMakesAValidDocument)
             "operation URL is not an http(s) URL: ftp://x/\xef\xbf\xbd\xef\xbf\xbd");
 }
 
-TEST(JobSnapshot, AnEncodingIsMadeOnceAndSharedByEveryLaterRequest) {
+// Kept from the second request on: a document fetched once holds no copy.
+TEST(JobSnapshot, AnEncodingIsKeptFromItsSecondRequestOn) {
   job_snapshot snap(running_state(system_time{seconds(1'800'000'000)}));
   int made = 0;
-  const auto& first = snap.encoded_once([&] {
-    ++made;
-    return std::string("gzip-1");
-  });
-  const auto& second = snap.encoded_once([&] {
-    ++made;
-    return std::string("gzip-2");
-  });
-  EXPECT_EQ(made, 1);
-  EXPECT_EQ(first, "gzip-1");
-  EXPECT_EQ(&first, &second);
+  const auto make = [&] { return "gzip-" + std::to_string(++made); };
+  EXPECT_EQ(snap.encoded(make), "gzip-1");
+  EXPECT_EQ(snap.encoded(make), "gzip-2");
+  EXPECT_EQ(snap.encoded(make), "gzip-2");
+  EXPECT_EQ(snap.encoded(make), "gzip-2");
+  EXPECT_EQ(made, 2);
 }
 
-TEST(JobSnapshot, ThreadsRacingToEncodeAllSeeTheOnePublishedEncoding) {
+TEST(JobSnapshot, ThreadsRacingToEncodeLeaveOneKeptEncoding) {
   job_snapshot snap(running_state(system_time{seconds(1'800'000'000)}));
   std::vector<std::thread> threads;
   std::vector<std::string> seen(8);
   for (std::size_t i = 0; i < seen.size(); ++i)
-    threads.emplace_back(
-        [&, i] { seen[i] = snap.encoded_once([i] { return std::to_string(i); }); });
+    threads.emplace_back([&, i] { seen[i] = snap.encoded([i] { return std::to_string(i); }); });
   for (auto& t : threads) t.join();
-  for (const auto& s : seen) EXPECT_EQ(s, seen.front());
+  // Each got an encoding; from now on every request gets the one kept.
+  const auto kept = snap.encoded([] { return std::string("late"); });
+  EXPECT_NE(kept, "late");
+  EXPECT_NE(std::find(seen.begin(), seen.end(), kept), seen.end());
+  EXPECT_EQ(snap.encoded([] { return std::string("later"); }), kept);
 }
