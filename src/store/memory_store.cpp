@@ -16,7 +16,7 @@ void memory_store::count(const jobs::snapshot_ptr& job, int delta) {
   }
 }
 
-void memory_store::remove_locked(by_id<entry>::iterator it) {
+void memory_store::remove_locked(job_table::iterator it) {
   if (it->second.job->terminal()) terminal_order_.erase(it->second.terminal_pos);
   if (!it->second.idempotency_key.empty()) keys_.erase(it->second.idempotency_key);
   stats_.bytes -= it->second.bytes;

@@ -97,3 +97,41 @@ TEST(MemoryStoreBudget, OverTheByteBudgetTheOldestTerminalResultsGoFirst) {
   EXPECT_EQ(store.stats().evicted, 1u);
   EXPECT_LE(store.stats().bytes, 2 * one + one / 2);
 }
+
+// Many jobs at once: the table grows (rehashing) while jobs finish, expire in
+// batches and are deleted, and every job still there is found as stored.
+TEST(MemoryStoreTable, ThousandsOfJobsSurviveGrowthExpiryAndDeletion) {
+  manual_clock clock;
+  memory_store store{{/*max_jobs=*/100000, /*max_cache_bytes=*/1 << 30, seconds(60)}, clock};
+  constexpr int jobs = 20000;
+  const auto id = [](int i) { return "j_" + std::to_string(i * 7919); };
+  for (int i = 0; i < jobs; ++i) {
+    ASSERT_TRUE(store.insert_now(make_job(id(i), job_status::running)));
+    if (i % 2 == 0) ASSERT_TRUE(store.update_now(make_job(id(i), job_status::succeeded, 2, 8)));
+    if (i == jobs / 2) clock.advance(seconds(30));  // the first half's results expire first
+  }
+  for (int i = 0; i < jobs; i += 3) {
+    if (i % 2 != 0) ASSERT_TRUE(store.erase_now(id(i))) << i;  // running ones: deleted
+  }
+  clock.advance(seconds(31));  // past the TTL of the first half's results
+  store.sweep_expired();
+  std::uint64_t succeeded = 0, running = 0;
+  for (int i = 0; i < jobs; ++i) {
+    const bool expired = i % 2 == 0 && i <= jobs / 2;
+    const bool deleted = i % 2 != 0 && i % 3 == 0;
+    const auto found = store.find_now(id(i));
+    if (expired || deleted) {
+      EXPECT_EQ(found.error(), errc::job_not_found) << i;
+    } else {
+      ++(i % 2 == 0 ? succeeded : running);
+      ASSERT_TRUE(found) << i;
+      EXPECT_EQ((*found)->id(), id(i));
+      EXPECT_EQ((*found)->status(), i % 2 == 0 ? job_status::succeeded : job_status::running);
+    }
+  }
+  const auto stats = store.stats();
+  EXPECT_EQ(stats.succeeded, succeeded);
+  EXPECT_EQ(stats.running, running);
+  EXPECT_EQ(stats.jobs, succeeded + running);
+  EXPECT_EQ(succeeded, static_cast<std::uint64_t>(jobs / 4 - 1));
+}
