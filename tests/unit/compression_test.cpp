@@ -1,10 +1,10 @@
-#include "jobrelay/api/compression.hpp"
-
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <cstdint>
 #include <string>
+
+#include "jobrelay/api/compression.hpp"
 
 using namespace jobrelay::api;
 
