@@ -61,9 +61,10 @@ result<insert_outcome> memory_store::insert_now(jobs::snapshot_ptr job,
   }
   if (jobs_.size() >= options_.max_jobs) return errc::store_full;
   entry e{job, job->byte_size(), {}, claim ? claim->scoped_key : std::string()};
-  if (job->terminal())
-    e.terminal_pos = terminal_order_.insert(terminal_order_.end(),
-                                            {clock_.now() + options_.result_ttl, job->id()});
+  if (job->terminal()) {
+    e.expires_at = clock_.now() + options_.result_ttl;
+    e.terminal_pos = terminal_order_.insert(terminal_order_.end(), {e.expires_at, job->id()});
+  }
   auto [it, inserted] = jobs_.try_emplace(job->id(), std::move(e));
   if (!inserted) return errc::store_full;  // 128-bit ids do not collide; refuse rather than clobber
   if (claim) keys_.emplace(claim->scoped_key, key_record{job->id(), claim->body_digest});
@@ -74,9 +75,9 @@ result<insert_outcome> memory_store::insert_now(jobs::snapshot_ptr job,
 }
 
 result<void> memory_store::update_now(jobs::snapshot_ptr job) {
-  const std::string id = job->id();
+  const jobs::snapshot_ptr told = job;  // keeps the id alive for on_change_, without copying it
   auto stored = update_locked(std::move(job));
-  if (stored && on_change_) on_change_(id);
+  if (stored && on_change_) on_change_(told->id());
   return stored;
 }
 
@@ -93,9 +94,10 @@ result<void> memory_store::update_locked(jobs::snapshot_ptr job) {
   count(job, +1);
   stats_.bytes = stats_.bytes - e.bytes + job->byte_size();
   e.bytes = job->byte_size();
-  if (job->terminal() && !e.job->terminal())
-    e.terminal_pos =
-        terminal_order_.insert(terminal_order_.end(), {now + options_.result_ttl, job->id()});
+  if (job->terminal() && !e.job->terminal()) {
+    e.expires_at = now + options_.result_ttl;
+    e.terminal_pos = terminal_order_.insert(terminal_order_.end(), {e.expires_at, job->id()});
+  }
   e.job = std::move(job);
   evict_over_budget_locked();
   return {};
@@ -106,8 +108,7 @@ result<jobs::snapshot_ptr> memory_store::find_now(std::string_view id) const {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return errc::job_not_found;
   // Expired but not swept yet: already gone for readers.
-  if (it->second.job->terminal() && it->second.terminal_pos->expires_at <= clock_.now())
-    return errc::job_not_found;
+  if (it->second.expires_at <= clock_.now()) return errc::job_not_found;
   return it->second.job;
 }
 

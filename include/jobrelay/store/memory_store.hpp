@@ -72,6 +72,9 @@ class memory_store final : public results_store {
     std::size_t bytes = 0;
     terminal_list::iterator terminal_pos;  // valid only when job->terminal()
     std::string idempotency_key;           // scoped key that points here, if any
+    // A copy of the terminal mark's time, so a read checks expiry without
+    // touching the list node (or the snapshot): max() while running.
+    steady_time expires_at = steady_time::max();
   };
   struct key_record {
     std::string job_id;
