@@ -9,10 +9,10 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <atomic>
 #include <deque>
 #include <random>
-#include <unordered_map>
 
 #include "jobrelay/jobs/change_feed.hpp"
 #include "jobrelay/jobs/job_id.hpp"
@@ -20,6 +20,7 @@
 #include "jobrelay/jobs/wakeup_queue.hpp"
 #include "jobrelay/store/results_store.hpp"
 #include "jobrelay/upstream/analyzer.hpp"
+#include "jobrelay/string_table.hpp"
 #include "jobrelay/text.hpp"
 
 namespace jobrelay::jobs {
@@ -217,7 +218,10 @@ struct engine::impl {
   std::shared_ptr<counters> count = std::make_shared<counters>();
   std::atomic<bool> stopped{false};
 
-  std::unordered_map<std::string, std::shared_ptr<job_run>> runs;
+  // The jobs this replica works on, keyed by a view of each job's own id:
+  // the entry holds the job, and a job's id never changes, so the key lives
+  // as long as the entry without a copy. Open addressing, as in the store.
+  boost::unordered_flat_map<std::string_view, std::shared_ptr<job_run>, string_hash, std::equal_to<>> runs;
   std::deque<std::shared_ptr<job_run>> ready;  // due, waiting for a runner
   std::size_t runners = 0;
   wakeup_queue<wakeup> sleeping;
@@ -351,7 +355,7 @@ asio::awaitable<bool> engine::wait_for_room(std::chrono::steady_clock::time_poin
 void engine::impl::admit(std::shared_ptr<job_run> job) {
   if (stopped) return;  // shutting down: it stays queued in the store
   count->active.fetch_add(1);
-  runs.emplace(job->state.id, job);
+  runs.emplace(std::string_view(job->state.id), job);
   make_ready(std::move(job));
 }
 
@@ -683,7 +687,7 @@ asio::awaitable<void> engine::impl::renew_leases() {
   if (runs.empty()) co_return;
   std::vector<std::string> ids;
   ids.reserve(runs.size());
-  for (const auto& [id, job] : runs) ids.push_back(id);
+  for (const auto& [id, job] : runs) ids.emplace_back(id);
   auto lost = co_await store.renew(std::move(ids));
   if (!lost) co_return;  // Redis unreachable: keep polling; renewals resume with it
   for (const auto& id : *lost) drop_lost(id);
