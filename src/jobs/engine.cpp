@@ -551,7 +551,11 @@ asio::awaitable<bool> engine::impl::publish(job_run& job) {
 }
 
 asio::awaitable<bool> engine::impl::store_state(job_run& job) {
-  auto stored = co_await store.update(std::make_shared<const job_snapshot>(job.state), job.schedule.current());
+  // The result goes into the snapshot's document without a copy in its state.
+  std::string result = std::move(job.state.result_json);
+  auto snapshot = std::make_shared<const job_snapshot>(job.state, result);
+  job.state.result_json = std::move(result);
+  auto stored = co_await store.update(std::move(snapshot), job.schedule.current());
   job.unstored = false;
   if (stored) {
     if (!job.state.operation_url.empty()) job.operation_url_stored = true;

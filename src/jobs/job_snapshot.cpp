@@ -56,7 +56,19 @@ void job_snapshot::publish_encoded(std::string made) const {
   encoded_ready_.store(true, std::memory_order_release);
 }
 
+// The result is kept once, in the cached part: a finished job holds its
+// (possibly large) result for result_ttl_seconds, so none stays in the state.
 job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
+  const std::string result = std::move(state_.result_json);
+  build_parts(result);
+}
+
+job_snapshot::job_snapshot(job_state state, std::string_view result) : state_(std::move(state)) {
+  release_storage(state_.result_json);
+  build_parts(result);
+}
+
+void job_snapshot::build_parts(std::string_view result) {
   const auto& s = state_;
   // Built by appending in place: this runs for every version of every job,
   // and concatenated temporaries were half of its cost.
@@ -64,7 +76,7 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
   // The fixed text of a document with every part is ~260 bytes; sized once
   // so that it neither grows nor holds slack for the job's lifetime.
   out.reserve(
-      264 + 3 * s.id.size() + s.events_token.size() + s.result_json.size() +
+      264 + 3 * s.id.size() + s.events_token.size() + result.size() +
       (s.error ? 48 + s.error->code.size() + s.error->message.size() + s.error->upstream_json.size()
                : 0));
   out += "{\"id\":";
@@ -90,13 +102,9 @@ job_snapshot::job_snapshot(job_state state) : state_(std::move(state)) {
 
   if (s.status == job_status::succeeded) {
     out += ",\"result\":";
-    out += s.result_json.empty() ? std::string_view("null") : std::string_view(s.result_json);
+    out += result.empty() ? std::string_view("null") : result;
   }
   result_end_ = static_cast<std::uint32_t>(out.size());
-  // The result is kept once, in the cached part: a finished job holds its
-  // (possibly large) result for result_ttl_seconds (release_storage: an
-  // assigned empty string kept ~1 KB per finished job in bench D).
-  release_storage(state_.result_json);
 
   if (s.error) {
     out += ",\"error\":{\"code\":";

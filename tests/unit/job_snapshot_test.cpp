@@ -137,3 +137,22 @@ TEST(JobSnapshot, ThreadsRacingToEncodeLeaveOneKeptEncoding) {
   EXPECT_NE(std::find(seen.begin(), seen.end(), kept), seen.end());
   EXPECT_EQ(snap.encoded([] { return std::string("later"); }), kept);
 }
+
+// A publisher may hand the result apart from the state: the document is the
+// same as with the result in the state, and the state keeps no copy.
+TEST(JobSnapshot, AResultGivenApartMakesTheSameDocument) {
+  const system_time t0{seconds(1'800'000'000)};
+  auto s = running_state(t0);
+  s.status = job_status::succeeded;
+  s.finished_at = t0;
+  s.result_json = R"({"score":0.9,"text":"long enough not to fit in a short string"})";
+  const job_snapshot whole(s);
+  auto without = s;
+  without.result_json = "\"ignored\"";
+  const job_snapshot apart(without, s.result_json);
+  EXPECT_EQ(apart.document(t0), whole.document(t0));
+  EXPECT_EQ(apart.result_json(), s.result_json);
+  EXPECT_TRUE(apart.state().result_json.empty());
+  EXPECT_TRUE(whole.state().result_json.empty());
+  EXPECT_NE(whole.document(t0).find(R"("result":{"score":0.9,)"), std::string::npos);
+}

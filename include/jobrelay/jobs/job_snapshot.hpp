@@ -17,6 +17,10 @@ namespace jobrelay::jobs {
 class job_snapshot {
  public:
   explicit job_snapshot(job_state state);
+  // The same, with the result given apart (state.result_json is dropped): a
+  // publisher that keeps its state need not copy the result into a state
+  // the snapshot would empty at once.
+  job_snapshot(job_state state, std::string_view result_json);
 
   // The state as published, except result_json, which is empty: the result
   // lives once, in the cached document (result_json() below).
@@ -71,6 +75,7 @@ class job_snapshot {
     return std::string_view(parts_).substr(from, to - from);
   }
   std::string etag_;
+  void build_parts(std::string_view result);
   void publish_encoded(std::string made) const;
 
   mutable std::atomic<bool> asked_before_{false};
