@@ -11,9 +11,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 
 #include "call_lease.hpp"
 #include "connection.hpp"
@@ -111,7 +111,9 @@ struct http_client::impl {
     asio::any_io_executor call_executor;
   };
   std::mutex calls_mutex;
-  std::unordered_map<std::uint64_t, in_flight> calls;
+  // Open addressing: registering a call allocates nothing (a node per call
+  // with std::unordered_map, three calls per job).
+  boost::unordered_flat_map<std::uint64_t, in_flight> calls;
   std::uint64_t next_call = 0;
   std::atomic<bool> aborting{false};
 
