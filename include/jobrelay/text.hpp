@@ -15,11 +15,16 @@ inline std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
+// ASCII case folding, inline: std::tolower is a call into the C library
+// per byte, and depends on the locale, which HTTP tokens must not.
+constexpr char to_lower_ascii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
 inline bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (to_lower_ascii(a[i]) != to_lower_ascii(b[i])) return false;
   return true;
 }
 

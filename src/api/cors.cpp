@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "jobrelay/api/service.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::api {
 namespace {
@@ -17,8 +18,7 @@ constexpr std::string_view exposed_headers =
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), to_lower_ascii);
   return out;
 }
 
