@@ -64,8 +64,13 @@ http::response job_response(const service& s, const http::request& req,
   const bool fixed = job.terminal() && !reused;
   if (gzip_accepted && fixed) {
     auto packed = job.encoded([&] {
-      const auto doc = job.document(now);
-      return doc.size() > gzip_min_bytes ? gzip(doc).value_or(std::string()) : std::string();
+      // Only the compressed form leaves: the document is built in a buffer
+      // the thread keeps, not in an allocation of its size per request.
+      thread_local std::string doc;
+      job.document_into(doc, now);
+      auto made = doc.size() > gzip_min_bytes ? gzip(doc).value_or(std::string()) : std::string();
+      if (doc.capacity() > 64 * 1024) release_storage(doc);  // a rare big one is not kept
+      return made;
     });
     if (!packed.empty()) {
       res.insert(http::field::content_encoding, "gzip");

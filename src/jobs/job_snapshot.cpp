@@ -154,6 +154,13 @@ double job_snapshot::elapsed_seconds(system_time now) const {
 std::string job_snapshot::document(system_time now, std::optional<bool> reused,
                                    bool with_result) const {
   std::string out;
+  document_into(out, now, reused, with_result);
+  return out;
+}
+
+void job_snapshot::document_into(std::string& out, system_time now, std::optional<bool> reused,
+                                 bool with_result) const {
+  out.clear();
   out.reserve(parts_.size() + 32);
   out += part(0, head_end_);
   append_millis_as_seconds(out, elapsed_millis(now));
@@ -161,7 +168,6 @@ std::string job_snapshot::document(system_time now, std::optional<bool> reused,
   out += part(result_end_, parts_.size());
   if (reused) out += *reused ? ",\"reused\":true" : ",\"reused\":false";
   out += '}';
-  return out;
 }
 
 std::size_t job_snapshot::byte_size() const {

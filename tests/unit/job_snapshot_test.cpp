@@ -156,3 +156,14 @@ TEST(JobSnapshot, AResultGivenApartMakesTheSameDocument) {
   EXPECT_TRUE(whole.state().result_json.empty());
   EXPECT_NE(whole.document(t0).find(R"("result":{"score":0.9,)"), std::string::npos);
 }
+
+// A reused buffer: what it held before is replaced, not appended to.
+TEST(JobSnapshot, DocumentIntoReplacesWhatTheBufferHeld) {
+  const system_time t0{seconds(1'800'000'000)};
+  const job_snapshot snap(running_state(t0));
+  std::string buffer(5000, 'x');
+  snap.document_into(buffer, t0 + seconds(2));
+  EXPECT_EQ(buffer, snap.document(t0 + seconds(2)));
+  snap.document_into(buffer, t0, true);
+  EXPECT_EQ(buffer, snap.document(t0, true));
+}

@@ -35,6 +35,10 @@ class job_snapshot {
   // without_result drops `result` (batch status).
   std::string document(system_time now, std::optional<bool> reused = std::nullopt,
                        bool with_result = true) const;
+  // The same, into `out` (replacing what it held): for a caller that reuses
+  // one buffer rather than allocating a document's size per request.
+  void document_into(std::string& out, system_time now, std::optional<bool> reused = std::nullopt,
+                     bool with_result = true) const;
 
   // Strong validator derived from the stored version only, so every replica
   // computes the same one for the same state. Quoted.
