@@ -219,7 +219,7 @@ std::optional<attempt> http_analyzer::read_poll_reply(result<http_reply>& reply,
     a.kind = outcome::no_news;
     return a;
   }
-  auto doc = parse_status_document(reply->body);
+  auto doc = parse_owned_status_document(std::move(reply->body));
   if (!doc) return protocol_error("poll answer is not a valid status document");
   a.kind = outcome::status;
   a.document = std::move(*doc);

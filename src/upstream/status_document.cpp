@@ -116,7 +116,11 @@ double number_value(std::string_view number) {
 
 }  // namespace
 
-result<status_document> parse_status_document(std::string_view body) {
+namespace {
+
+// `owner`, when given, holds `body`'s bytes and may be taken over for the
+// result (it is left in an unspecified state).
+result<status_document> parse(std::string_view body, std::string* owner) {
   status_members m;
   const auto checked = validate_json(body, m);
   if (!checked || *checked != json_type::object) return errc::upstream_protocol;
@@ -133,7 +137,6 @@ result<status_document> parse_status_document(std::string_view body) {
     const double value = number_value(pct);
     out.progress = std::clamp(value, 0.0, 100.0) / 100.0;
   }
-  if (!m.result.value.empty()) out.result_json = compact(m.result);
   if (!m.error.value.empty()) {
     out.error_json = compact(m.error);
     const std::string_view error = m.error.value;
@@ -146,7 +149,30 @@ result<status_document> parse_status_document(std::string_view body) {
         out.error_message = it->get<std::string>();
     }
   }
+  // Last: it may take over the body the other members were read from. A
+  // result written without whitespace is the body's own bytes, trimmed in
+  // place, rather than a copy of a finished job's (possibly large) result.
+  if (!m.result.value.empty()) {
+    if (owner != nullptr && !m.result.value_has_whitespace) {
+      const auto begin = static_cast<std::size_t>(m.result.value.data() - owner->data());
+      owner->resize(begin + m.result.value.size());
+      owner->erase(0, begin);
+      out.result_json = std::move(*owner);
+    } else {
+      out.result_json = compact(m.result);
+    }
+  }
   return out;
+}
+
+}  // namespace
+
+result<status_document> parse_status_document(std::string_view body) {
+  return parse(body, nullptr);
+}
+
+result<status_document> parse_owned_status_document(std::string body) {
+  return parse(body, &body);
 }
 
 }  // namespace jobrelay::upstream

@@ -116,3 +116,32 @@ TEST(StatusDocument, MalformedTextAndBadUtf8AreProtocolErrors) {
     EXPECT_EQ(doc.error(), errc::upstream_protocol);
   }
 }
+
+// Taking the body over changes nothing a reader sees: every member as the
+// view-reading parser gives it, wherever the result sits in the object and
+// whether or not it has whitespace to drop.
+TEST(StatusDocument, AnOwnedBodyParsesAsAViewedOne) {
+  const std::string docs[] = {
+      R"({"status":"succeeded","result":{"a":[1,2],"b":"x y"}})",
+      R"({"result":{"a":[1,2]},"status":"succeeded","percentCompleted":100})",
+      R"({"status":"succeeded","result": { "a" : [ 1 , 2 ] } })",
+      R"({"status":"succeeded","result":"a string result long enough to be on the heap"})",
+      R"({"status":"failed","error":{"code":"E","message":"boom"},"result":[true,null]})",
+      R"({"result":42,"error":"plain","status":"failed"})",
+      R"({"status":"running","percentCompleted":5})",
+      R"({"status":"succeeded","result":{}})",
+      R"({"status":"bogus","result":{}})",
+      R"(not json)",
+  };
+  for (const auto& text : docs) {
+    const auto viewed = parse_status_document(text);
+    const auto owned = parse_owned_status_document(std::string(text));
+    ASSERT_EQ(viewed.has_value(), owned.has_value()) << text;
+    if (!viewed) continue;
+    EXPECT_EQ(owned->status, viewed->status) << text;
+    EXPECT_EQ(owned->progress, viewed->progress) << text;
+    EXPECT_EQ(owned->result_json, viewed->result_json) << text;
+    EXPECT_EQ(owned->error_json, viewed->error_json) << text;
+    EXPECT_EQ(owned->error_message, viewed->error_message) << text;
+  }
+}

@@ -27,5 +27,8 @@ struct status_document {
 // errc::upstream_protocol for anything that is not a JSON object with a known
 // `status`; the depth of the text is bounded before parsing.
 result<status_document> parse_status_document(std::string_view body);
+// The same, free to take over `body`'s buffer for the result (a finished
+// job's result need not be copied out of the answer that carried it).
+result<status_document> parse_owned_status_document(std::string body);
 
 }  // namespace jobrelay::upstream
