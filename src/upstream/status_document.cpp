@@ -114,10 +114,6 @@ double number_value(std::string_view number) {
   return ec == std::errc() ? value : 0.0;
 }
 
-}  // namespace
-
-namespace {
-
 // `owner`, when given, holds `body`'s bytes and may be taken over for the
 // result (it is left in an unspecified state).
 result<status_document> parse(std::string_view body, std::string* owner) {
@@ -150,10 +146,13 @@ result<status_document> parse(std::string_view body, std::string* owner) {
     }
   }
   // Last: it may take over the body the other members were read from. A
-  // result written without whitespace is the body's own bytes, trimmed in
-  // place, rather than a copy of a finished job's (possibly large) result.
+  // result written without whitespace that is most of the body becomes the
+  // body's own bytes, trimmed in place, rather than a copy of a finished
+  // job's (possibly large) result; a small one in a big body is copied, so
+  // it does not hold the body's size.
   if (!m.result.value.empty()) {
-    if (owner != nullptr && !m.result.value_has_whitespace) {
+    if (owner != nullptr && !m.result.value_has_whitespace &&
+        2 * m.result.value.size() >= body.size()) {
       const auto begin = static_cast<std::size_t>(m.result.value.data() - owner->data());
       owner->resize(begin + m.result.value.size());
       owner->erase(0, begin);

@@ -130,6 +130,8 @@ TEST(StatusDocument, AnOwnedBodyParsesAsAViewedOne) {
       R"({"result":42,"error":"plain","status":"failed"})",
       R"({"status":"running","percentCompleted":5})",
       R"({"status":"succeeded","result":{}})",
+      R"({"status":"succeeded","result":[)" + std::string(300, '7') + "]}",
+      R"({"result":{"text":")" + std::string(300, 'x') + R"("},"status":"succeeded","percentCompleted":100})",
       R"({"status":"bogus","result":{}})",
       R"(not json)",
   };
