@@ -2,7 +2,6 @@
 // parser does not grow its own.
 #pragma once
 
-#include <cctype>
 #include <string>
 #include <string_view>
 

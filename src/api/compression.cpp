@@ -64,12 +64,11 @@ class deflater {
     const int rc = deflate(&zs_, Z_FINISH);
     if (rc != Z_STREAM_END) return std::nullopt;
     std::string out(scratch_.data(), zs_.total_out);
-    if (scratch_.capacity() > max_kept_scratch) release_storage(scratch_);  // a rare big one
+    if (scratch_.capacity() > max_kept_buffer_bytes) release_storage(scratch_);  // a rare big one
     return out;
   }
 
  private:
-  static constexpr std::size_t max_kept_scratch = 64 * 1024;
   z_stream zs_{};
   std::string scratch_;
   bool ok_ = false;

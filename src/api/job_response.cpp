@@ -69,7 +69,8 @@ http::response job_response(const service& s, const http::request& req,
       thread_local std::string doc;
       job.document_into(doc, now);
       auto made = doc.size() > gzip_min_bytes ? gzip(doc).value_or(std::string()) : std::string();
-      if (doc.capacity() > 64 * 1024) release_storage(doc);  // a rare big one is not kept
+      if (doc.capacity() > max_kept_buffer_bytes)
+        release_storage(doc);  // a rare big one is not kept
       return made;
     });
     if (!packed.empty()) {
