@@ -32,6 +32,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+// Sleeping jobs due within one tick share one alarm (see ring_time). Polls
+// run seconds apart, so a few milliseconds late is nothing; per-job alarms
+// cost a timer re-arm and a wake-up each.
+constexpr milliseconds alarm_tick{4};
+
 double unit_random() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -593,10 +598,10 @@ void engine::impl::sleep(std::shared_ptr<job_run> job, milliseconds delay, bool 
 
 void engine::impl::arm_alarm() {
   if (sleeping.empty() || stopped) return;
-  const auto due = sleeping.next_due();
-  if (alarm_at && *alarm_at <= due) return;  // already rings early enough
-  alarm_at = due;
-  alarm.expires_at(due);  // cancels the earlier wait; its ticket is stale now
+  const auto ring = ring_time(sleeping.next_due(), alarm_tick);
+  if (alarm_at && *alarm_at <= ring) return;  // already rings early enough
+  alarm_at = ring;
+  alarm.expires_at(ring);  // cancels the earlier wait; its ticket is stale now
   alarm.async_wait([this, ticket = ++alarm_ticket](boost::system::error_code ec) {
     if (ticket != alarm_ticket) return;
     alarm_at.reset();

@@ -51,3 +51,24 @@ TEST(WakeupQueue, AnItemPushedWhileTakingWaitsForItsTime) {
   EXPECT_EQ(seen, (std::vector<std::string>{"first"}));
   EXPECT_EQ(q.next_due(), t0 + milliseconds(10));
 }
+
+TEST(RingTime, RoundsUpToTheTickAndNeverEarly) {
+  using std::chrono::microseconds;
+  using std::chrono::nanoseconds;
+  const milliseconds tick{4};
+  const time_point t0{};
+  EXPECT_EQ(ring_time(t0, tick), t0);  // on a boundary: rings then
+  EXPECT_EQ(ring_time(t0 + milliseconds(8), tick), t0 + milliseconds(8));
+  EXPECT_EQ(ring_time(t0 + nanoseconds(1), tick), t0 + milliseconds(4));
+  EXPECT_EQ(ring_time(t0 + microseconds(7999), tick), t0 + milliseconds(8));
+  EXPECT_EQ(ring_time(t0 + microseconds(8001), tick), t0 + milliseconds(12));
+  // Items due within one tick share a ring; the next tick's do not.
+  EXPECT_EQ(ring_time(t0 + microseconds(4100), tick), ring_time(t0 + microseconds(7900), tick));
+  EXPECT_NE(ring_time(t0 + microseconds(3900), tick), ring_time(t0 + microseconds(4100), tick));
+  for (long us = 0; us < 20000; us += 137) {
+    const auto due = t0 + microseconds(us);
+    const auto ring = ring_time(due, tick);
+    EXPECT_GE(ring, due);
+    EXPECT_LT(ring - due, tick);
+  }
+}

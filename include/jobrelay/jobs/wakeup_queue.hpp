@@ -48,4 +48,16 @@ class wakeup_queue {
   std::uint64_t sequence_ = 0;
 };
 
+// When to ring for an item due at `due`: rounded up to a multiple of `tick`
+// since the clock's epoch, so that items due within one tick of each other
+// share one ring. A ring per item costs a timer re-arm (`timerfd_settime`)
+// and a wake-up each: at a poll every second for thousands of jobs, that was
+// 3% of the server's CPU in bench D. Never early, at most a tick late.
+template <class TimePoint, class Rep, class Period>
+TimePoint ring_time(TimePoint due, std::chrono::duration<Rep, Period> tick) {
+  const auto since_epoch = due.time_since_epoch();
+  const auto ticks = since_epoch / tick + (since_epoch % tick != since_epoch.zero() ? 1 : 0);
+  return TimePoint(std::chrono::duration_cast<typename TimePoint::duration>(ticks * tick));
+}
+
 }  // namespace jobrelay::jobs
