@@ -65,7 +65,10 @@ TEST(RingTime, RoundsUpToTheTickAndNeverEarly) {
   // Items due within one tick share a ring; the next tick's do not.
   EXPECT_EQ(ring_time(t0 + microseconds(4100), tick), ring_time(t0 + microseconds(7900), tick));
   EXPECT_NE(ring_time(t0 + microseconds(3900), tick), ring_time(t0 + microseconds(4100), tick));
-  for (long us = 0; us < 20000; us += 137) {
+  // Before the clock's epoch (a system clock can be) the same holds.
+  EXPECT_EQ(ring_time(t0 - microseconds(5000), tick), t0 - milliseconds(4));
+  EXPECT_EQ(ring_time(t0 - milliseconds(8), tick), t0 - milliseconds(8));
+  for (long us = -20000; us < 20000; us += 137) {
     const auto due = t0 + microseconds(us);
     const auto ring = ring_time(due, tick);
     EXPECT_GE(ring, due);

@@ -56,7 +56,8 @@ class wakeup_queue {
 template <class TimePoint, class Rep, class Period>
 TimePoint ring_time(TimePoint due, std::chrono::duration<Rep, Period> tick) {
   const auto since_epoch = due.time_since_epoch();
-  const auto ticks = since_epoch / tick + (since_epoch % tick != since_epoch.zero() ? 1 : 0);
+  auto ticks = since_epoch / tick;  // truncated: up for times before the epoch
+  if (ticks * tick < since_epoch) ++ticks;
   return TimePoint(std::chrono::duration_cast<typename TimePoint::duration>(ticks * tick));
 }
 
