@@ -20,6 +20,11 @@ constexpr char to_lower_ascii(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
 }
 
+inline std::string to_lower_ascii(std::string s) {
+  for (auto& c : s) c = to_lower_ascii(c);
+  return s;
+}
+
 inline bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)

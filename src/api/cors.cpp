@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
-#include <cctype>
 #include <memory>
 
 #include "jobrelay/api/service.hpp"
@@ -16,19 +15,13 @@ constexpr std::string_view exposed_headers =
     "Location, Operation-Location, Retry-After, ETag, RateLimit, RateLimit-Policy, "
     "Preference-Applied, X-Request-Id";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower_ascii);
-  return out;
-}
-
 // server.cors.allowed_origins, applied to one answer.
 class cors_policy {
  public:
   explicit cors_policy(const config& cfg) {
     for (const auto& o : cfg.server.cors_allowed_origins) {
       if (o == "*") any_ = true;
-      origins_.push_back(lower(o));
+      origins_.push_back(to_lower_ascii(o));
     }
   }
 
@@ -39,7 +32,8 @@ class cors_policy {
 
   bool allows(std::string_view origin) const {
     return !origin.empty() &&
-           (any_ || std::find(origins_.begin(), origins_.end(), lower(origin)) != origins_.end());
+           (any_ || std::find(origins_.begin(), origins_.end(),
+                              to_lower_ascii(std::string(origin))) != origins_.end());
   }
 
   void decorate(const http::request& req, http::response& res, bool preflight) const {

@@ -1,9 +1,9 @@
 #include "layers.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <thread>
 
+#include "jobrelay/text.hpp"
 #include "key_table.hpp"
 #include "suggest.hpp"
 
@@ -62,11 +62,6 @@ std::string trim(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Environment values are text; this turns one into the JSON value the key's
 // setter expects. What cannot be read as the right type is passed on as a
 // string, so the setter's message says what was expected. Returns false (and
@@ -81,7 +76,7 @@ bool env_to_json(value_kind kind, const std::string& text, json& out, std::strin
       return true;
     }
     case value_kind::boolean: {
-      const std::string l = lower(t);
+      const std::string l = to_lower_ascii(t);
       if (l == "true" || l == "1")
         out = true;
       else if (l == "false" || l == "0")

@@ -1,20 +1,17 @@
 #include "suggest.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <numeric>
+
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::config_detail {
 namespace {
 
-char lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() &&
          std::equal(prefix.begin(), prefix.end(), s.begin(),
-                    [](char a, char b) { return lower(a) == lower(b); });
+                    [](char a, char b) { return to_lower_ascii(a) == to_lower_ascii(b); });
 }
 
 }  // namespace
@@ -27,7 +24,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t above = row[j];
-      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      const std::size_t cost = to_lower_ascii(a[i - 1]) == to_lower_ascii(b[j - 1]) ? 0 : 1;
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
       diagonal = above;
     }

@@ -8,6 +8,7 @@
 
 #include "jobrelay/limit/client_identity.hpp"
 #include "jobrelay/listen_address.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::config_detail {
 namespace {
@@ -24,11 +25,6 @@ bool has_control_or_space(const std::string& s) {
   });
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The parts every absolute URL in the configuration must have. `schemes`
 // lists the accepted ones.
 std::string check_absolute_url(const std::string& value,
@@ -37,7 +33,7 @@ std::string check_absolute_url(const std::string& value,
   auto parsed = boost::urls::parse_absolute_uri(value);
   if (!parsed) return std::string("expected ") + expectation;
   const boost::urls::url_view u = *parsed;
-  const std::string scheme = lower(std::string(u.scheme()));
+  const std::string scheme = to_lower_ascii(std::string(u.scheme()));
   if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end())
     return std::string("expected ") + expectation;
   if (!u.has_authority() || u.encoded_host().empty())
@@ -87,7 +83,7 @@ std::string check_origin(std::string& value) {
   if (!parsed->encoded_path().empty())
     return std::string("expected ") + expectation + " (no path or trailing slash)";
   // Scheme and host are case-insensitive and browsers send them lower-case.
-  value = lower(value);
+  value = to_lower_ascii(value);
   return {};
 }
 
@@ -120,7 +116,7 @@ std::string check_header_name(const std::string& name) {
   if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar))
     return "\"" + name + "\" is not a valid header name";
   // Framing is the HTTP client's job; overriding it would corrupt requests.
-  const std::string l = lower(name);
+  const std::string l = to_lower_ascii(name);
   if (l == "content-length" || l == "transfer-encoding" || l == "connection")
     return "\"" + name + "\" is set by jobrelay and cannot be configured";
   return {};
