@@ -16,7 +16,8 @@ bool accepts_gzip(std::string_view header) {
     header = comma == header.npos ? std::string_view{} : header.substr(comma + 1);
     const auto semi = item.find(';');
     const auto coding = trim_ows(item.substr(0, semi));
-    if (!iequals_ascii(coding, "gzip") && !iequals_ascii(coding, "x-gzip") && coding != "*") continue;
+    if (!iequals_ascii(coding, "gzip") && !iequals_ascii(coding, "x-gzip") && coding != "*")
+      continue;
     if (semi == item.npos) return true;
     auto param = trim_ows(item.substr(semi + 1));
     if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
