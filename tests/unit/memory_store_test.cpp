@@ -1,6 +1,11 @@
+#include "jobrelay/store/memory_store.hpp"
+
 #include <gtest/gtest.h>
 
-#include "jobrelay/store/memory_store.hpp"
+#include <atomic>
+#include <limits>
+#include <thread>
+#include <vector>
 
 using namespace jobrelay;
 using namespace jobrelay::jobs;
@@ -134,4 +139,74 @@ TEST(MemoryStoreTable, ThousandsOfJobsSurviveGrowthExpiryAndDeletion) {
   EXPECT_EQ(stats.running, running);
   EXPECT_EQ(stats.jobs, succeeded + running);
   EXPECT_EQ(succeeded, static_cast<std::uint64_t>(jobs / 4 - 1));
+}
+
+// Reads lock only their job's shard while writes go one at a time under the
+// write lock: readers on other threads must still see every job whole, its
+// versions never going back, and a deleted job never coming back. (Run
+// under scripts/sanitize.sh thread, this is also the store's race check.)
+TEST(MemoryStoreThreads, ReadersSeeWholeJobsInOrderWhileAWriterChangesThem) {
+  manual_clock clock;
+  memory_store store{{/*max_jobs=*/100000, /*max_cache_bytes=*/1 << 30, seconds(60)}, clock};
+  constexpr int jobs = 2000;
+  constexpr std::uint64_t last_version = 6;
+  const auto id = [](int i) { return "j_" + std::to_string(i * 7919); };
+  for (int i = 0; i < jobs; ++i)
+    ASSERT_TRUE(store.insert_now(make_job(id(i), job_status::running)));
+
+  std::atomic<bool> writing{true};
+  std::atomic<int> faults{0};
+  std::atomic<std::uint64_t> reads_while_writing{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r)
+    readers.emplace_back([&, r] {
+      std::vector<std::uint64_t> seen(jobs, 0);  // 0: not read yet; max(): gone
+      constexpr auto gone = std::numeric_limits<std::uint64_t>::max();
+      std::uint64_t reads = 0;
+      while (writing.load()) {
+        for (int k = 0; k < jobs; ++k) {
+          const int i = (k * 31 + r * 7) % jobs;
+          const auto found = store.find_now(id(i));
+          ++reads;
+          if (!found) {
+            seen[i] = gone;
+            continue;
+          }
+          const auto version = (*found)->state().version;
+          if (seen[i] == gone || version < seen[i] || (*found)->id() != id(i)) ++faults;
+          seen[i] = version;
+        }
+      }
+      reads_while_writing += reads;
+    });
+
+  for (std::uint64_t v = 2; v < last_version; ++v)
+    for (int i = 0; i < jobs; ++i)
+      ASSERT_TRUE(store.update_now(make_job(id(i), job_status::running, v)));
+  for (int i = 0; i < jobs; ++i) {
+    if (i % 2 == 0)
+      ASSERT_TRUE(store.update_now(make_job(id(i), job_status::succeeded, last_version, 8)));
+    if (i % 3 == 0) ASSERT_TRUE(store.erase_now(id(i)));
+  }
+  clock.advance(seconds(61));
+  store.sweep_expired();  // the results that are left expire
+  writing = false;
+  for (auto& t : readers) t.join();
+
+  EXPECT_EQ(faults.load(), 0);
+  EXPECT_GT(reads_while_writing.load(), 0u);
+  std::uint64_t left = 0;
+  for (int i = 0; i < jobs; ++i) {
+    const auto found = store.find_now(id(i));
+    const bool stays = i % 2 != 0 && i % 3 != 0;  // running, not deleted
+    EXPECT_EQ(found.has_value(), stays) << i;
+    if (found) {
+      EXPECT_EQ((*found)->state().version, last_version - 1);
+      ++left;
+    }
+  }
+  const auto stats = store.stats();
+  EXPECT_EQ(stats.jobs, left);
+  EXPECT_EQ(stats.running, left);
+  EXPECT_EQ(stats.succeeded, 0u);
 }
