@@ -43,8 +43,9 @@ void memory_store::remove_locked(shard& s, job_table::iterator it) {
   if (!e.idempotency_key.empty()) keys_.erase(e.idempotency_key);
   stats_.bytes -= e.bytes;
   count(e.job, -1);
-  jobs::snapshot_ptr dropped = std::move(e.job);  // freed after the shard's lock, not under it
+  jobs::snapshot_ptr dropped;  // freed after the shard's lock, not under it
   std::lock_guard lock(s.mutex);
+  dropped = std::move(e.job);  // under the lock: readers copy it
   s.jobs.erase(it);
 }
 
