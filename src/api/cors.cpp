@@ -21,7 +21,7 @@ class cors_policy {
   explicit cors_policy(const config& cfg) {
     for (const auto& o : cfg.server.cors_allowed_origins) {
       if (o == "*") any_ = true;
-      origins_.push_back(to_lower_ascii(o));
+      origins_.push_back(o);
     }
   }
 
@@ -31,9 +31,11 @@ class cors_policy {
   }
 
   bool allows(std::string_view origin) const {
+    // Scheme and host are case-insensitive: compared as such, no lower-cased copy per request.
     return !origin.empty() &&
-           (any_ || std::find(origins_.begin(), origins_.end(),
-                              to_lower_ascii(std::string(origin))) != origins_.end());
+           (any_ || std::any_of(origins_.begin(), origins_.end(), [origin](const std::string& o) {
+              return iequals_ascii(o, origin);
+            }));
   }
 
   void decorate(const http::request& req, http::response& res, bool preflight) const {

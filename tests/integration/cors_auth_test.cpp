@@ -71,6 +71,19 @@ TEST(Cors, ARefusedOriginGetsNoCorsHeaders) {
   EXPECT_TRUE(get.header("Access-Control-Allow-Origin").empty());
 }
 
+// Scheme and host are case-insensitive: an origin differing from the
+// configured one only in case is the same origin, and is echoed as sent.
+TEST(Cors, OriginsMatchWhateverTheirCase) {
+  fake_upstream up(quick_job());
+  auto cfg = cors_config(up.base_url());
+  cfg.server.cors_allowed_origins = {"http://App.Example:3000"};
+  running_service svc(cfg);
+  auto get = http_get(svc.port(), "/healthz", {{"Origin", "HTTP://APP.example:3000"}});
+  EXPECT_EQ(get.header("Access-Control-Allow-Origin"), "HTTP://APP.example:3000");
+  auto other = http_get(svc.port(), "/healthz", {{"Origin", "http://app.example:3001"}});
+  EXPECT_TRUE(other.header("Access-Control-Allow-Origin").empty());
+}
+
 // CORS off (no allowed origin, the default): every origin is refused, as
 // a disallowed one is when CORS is on: a bare 204 to a preflight, no CORS
 // headers on any answer.
