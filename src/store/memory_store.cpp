@@ -138,13 +138,13 @@ result<void> memory_store::update_locked(jobs::snapshot_ptr job) {
   stats_.bytes = stats_.bytes - e.bytes + job->byte_size();
   e.bytes = job->byte_size();
   const bool ends_now = job->terminal() && !e.job->terminal();
+  const auto expires_at = now + options_.result_ttl;
   if (ends_now)
-    e.terminal_pos =
-        terminal_order_.insert(terminal_order_.end(), {now + options_.result_ttl, job->id()});
+    e.terminal_pos = terminal_order_.insert(terminal_order_.end(), {expires_at, job->id()});
   jobs::snapshot_ptr replaced;  // freed after the shard's lock, not under it
   {
     std::lock_guard lock(s.mutex);
-    if (ends_now) e.expires_at = now + options_.result_ttl;
+    if (ends_now) e.expires_at = expires_at;
     replaced = std::exchange(e.job, std::move(job));
   }
   evict_over_budget_locked();
