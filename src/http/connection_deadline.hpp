@@ -22,7 +22,7 @@ class connection_deadline : public std::enable_shared_from_this<connection_deadl
  public:
   using clock = std::chrono::steady_clock;
 
-  // The timer runs on the socket's executor (the connection's strand): every
+  // The timer runs on the socket's executor (the connection's strand or context): every
   // member is touched from there only.
   explicit connection_deadline(boost::asio::ip::tcp::socket& socket);
 

@@ -55,13 +55,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> draining{false};
+  std::size_t next_context = 0;  // accept loop only
+
+  // Where the next connection runs. A context run by one thread runs every
+  // handler in turn: a strand would only add a lock and executor copies to
+  // each operation.
+  asio::any_io_executor next_connection_executor() {
+    const auto& contexts = options.connection_contexts;
+    if (!contexts.empty()) return contexts[next_context++ % contexts.size()]->get_executor();
+    if (options.one_thread) return ioc.get_executor();
+    return asio::make_strand(ioc);
+  }
 
   // Each open connection, so a drain can close the ones waiting for a next
   // request. Touched once per connection, never per request.
   struct session_slot {
-    asio::any_io_executor executor;  // the connection's strand
-    tcp::socket* socket = nullptr;   // reset before the socket goes; strand only
-    bool idle = false;               // waiting for a request's first byte; strand only
+    asio::any_io_executor executor;  // the connection's strand or context
+    tcp::socket* socket = nullptr;   // reset before the socket goes; on `executor` only
+    bool idle = false;               // waiting for a request's first byte; on `executor` only
     std::string head;                // the serialized head of the answer being written
     std::string request_id;          // of the request being served (storage reused)
   };
@@ -271,12 +282,9 @@ void server::impl::refuse(tcp::socket& socket) {
 asio::awaitable<void> server::impl::accept_loop() {
   auto self = shared_from_this();
   for (;;) {
-    // One I/O thread runs every handler in turn: a strand would only add a
-    // lock and executor copies to each operation.
-    const auto executor = options.one_thread ? asio::any_io_executor(ioc.get_executor())
-                                             : asio::any_io_executor(asio::make_strand(ioc));
+    const auto executor = next_connection_executor();
     auto [ec, accepted] = co_await acceptor.async_accept(executor, nothrow);
-    tcp::socket socket(std::move(accepted));  // keeps the strand as its executor
+    tcp::socket socket(std::move(accepted));  // keeps `executor` as its executor
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE and friends: back off a little instead of spinning.

@@ -129,12 +129,17 @@ TEST(EndToEnd, OperationsEndpointsAnswer) {
   EXPECT_TRUE(stats.contains("version"));
 }
 
-// With one I/O thread connections run without strands (server_options::
-// one_thread): jobs, long polls, event streams and a stop all still work.
-TEST(EndToEnd, OneIoThreadServesJobsLongPollsAndStreams) {
+// Jobs, long polls, event streams and a stop work whatever the number of I/O
+// threads: with one, everything runs on one io_context; with four, the POST,
+// the event stream and the long poll each run on a context of their own
+// (connections take the contexts in turn), none of them the engine's but the
+// first, so the engine's news reaches them across threads.
+class EndToEndThreads : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(EndToEndThreads, JobsLongPollsAndStreamsWork) {
   running_mock mock({std::chrono::milliseconds(300), 0.0, 1});
   auto cfg = test_config(mock.base_url());
-  cfg.server.threads = 1;
+  cfg.server.threads = GetParam();
   running_service svc(cfg);
 
   const auto posted = http_post(svc.port(), "/analyze", R"({"document":"one"})");
@@ -151,3 +156,6 @@ TEST(EndToEnd, OneIoThreadServesJobsLongPollsAndStreams) {
   EXPECT_NE(last->data.find("succeeded"), std::string::npos) << last->data;
   EXPECT_EQ(svc.wait_until_terminal(id).status, 200u);
 }
+
+INSTANTIATE_TEST_SUITE_P(IoThreads, EndToEndThreads, ::testing::Values(1u, 4u),
+                         [](const auto& info) { return std::to_string(info.param) + "Threads"; });

@@ -1,7 +1,7 @@
-// An io_context run by two threads, as the service runs its own, for tests
-// of clients that must be thread-safe. Joining is explicit because order
-// matters: a fixture stops its clients first, then joins, and only then lets
-// its members (servers, captured logs) go.
+// An io_context run by two threads, for tests of clients that must be
+// thread-safe (the service calls them from every I/O thread). Joining is
+// explicit because order matters: a fixture stops its clients first, then
+// joins, and only then lets its members (servers, captured logs) go.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>

@@ -1,9 +1,11 @@
-// The HTTP/1.1 server: an acceptor and one coroutine per connection on its
-// own strand. It owns the protocol rules that hold for every route: keep-alive,
-// the deadline for a whole request head (slowloris), the idle deadline, the
-// body limit (413), 411 for a POST without a length, 400 and close for
-// anything malformed (including ambiguous framing), max_connections, and a
-// 500 problem for a handler that throws.
+// The HTTP/1.1 server: an acceptor and one coroutine per connection, on the
+// connection's own strand or, where one thread runs each io_context, on the
+// context it was handed to (server_options::connection_contexts). It owns
+// the protocol rules that hold for every route: keep-alive, the deadline for
+// a whole request head (slowloris), the idle deadline, the body limit (413),
+// 411 for a POST without a length, 400 and close for anything malformed
+// (including ambiguous framing), max_connections, and a 500 problem for a
+// handler that throws.
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "jobrelay/error.hpp"
 #include "jobrelay/http/router.hpp"
@@ -40,7 +43,8 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 10000;
   std::uint64_t max_body_bytes = 1048576;
-  // Exactly one thread runs the io_context: connections need no strands.
+  // Exactly one thread runs the server's io_context: connections on it need
+  // no strands.
   bool one_thread = false;
   // Applied to the answers the server makes itself once a request head is
   // parsed (411, 413, bad framing, the last-resort 500), which never pass
@@ -54,6 +58,11 @@ struct server_options {
   // layer around `entry`, which would cost a coroutine frame per request.
   std::function<void(const request_context&, const response&, std::chrono::steady_clock::duration)>
       on_answer = {};
+  // When not empty, accepted connections are handed to these io_contexts in
+  // turn (the server's own may be one of them), and each must be run by one
+  // thread only: its connections then need no strands, and no two I/O threads
+  // share a scheduler's lock. The acceptor stays on the server's io_context.
+  std::vector<boost::asio::io_context*> connection_contexts = {};
 };
 
 class server {
