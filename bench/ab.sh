@@ -6,6 +6,9 @@
 # per second of server CPU (read from /proc). Compare ratios inside one run.
 #   bench/ab.sh OLD_BINARY NEW_BINARY [ROUNDS=3]    DURATION (5s) CONNS (64)
 #   STATE (finished | running)
+#   THREADS (1) SERVER_CPU (0): more I/O threads on more cores, e.g.
+#     THREADS=2 SERVER_CPU=0,1 (then the server shares core 1 with wrk: its
+#     req/cpu-s, not its req/s, is the figure to compare)
 set -euo pipefail
 old=$1 new=$2 rounds=${3:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,9 +31,9 @@ pids+=($!)
 
 measure() {
   local bin=$1 pid id t0 t1 out answer
-  JOBRELAY_SERVER__THREADS=1 JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
+  JOBRELAY_SERVER__THREADS=${THREADS:-1} JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
     JOBRELAY_RATE_LIMIT__POLL__RATE_PER_SECOND=0 JOBRELAY_LOG__LEVEL=warn \
-    taskset -c 0 "$bin" --config "$empty_config" --listen "127.0.0.1:$port" \
+    taskset -c "${SERVER_CPU:-0}" "$bin" --config "$empty_config" --listen "127.0.0.1:$port" \
     --upstream "http://127.0.0.1:$mock_port" >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -fs "127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done

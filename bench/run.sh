@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Standalone single-core benchmark of jobrelay: the reference harness's
 # scenarios A-D (../shared/bench, not needed here) plus H, a table full of
-# running jobs. jobrelay is pinned to SERVER_CPU with one I/O thread; wrk, the
-# fan-out client and the mock analyzer share LOAD_CPU. Every scenario starts a
+# running jobs. jobrelay is pinned to SERVER_CPU with THREADS I/O threads (1);
+# wrk, the fan-out client and the mock analyzer share LOAD_CPU. Every scenario starts a
 # fresh mock and jobrelay and stops both by PID. Prints one table and writes it
 # (plus the raw wrk / client output) under RESULTS_DIR.
 #   SCENARIOS ("A B C D H") DURATION (10s) CONNS (64) FANOUT_JOBS (10000)
@@ -13,6 +13,9 @@
 #     after this long: the table without its poll load (see bench/README.md)
 #   POLL_BACKOFF (1): polling.upstream_backoff; 1 polls every second, as the
 #     reference harness's peers do; 1.5 is jobrelay's own default schedule
+#   THREADS (1): server.threads; with more, give SERVER_CPU as many cores
+#     (e.g. THREADS=2 SERVER_CPU=0,1: the load then shares a core with the
+#     server, so compare CPU per request or job, not rates)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -31,6 +34,8 @@ held_first_poll_ms=${HELD_FIRST_POLL_MS:-}
 [[ -z $held_first_poll_ms || $held_first_poll_ms =~ ^[1-9][0-9]*$ ]] ||
   { echo "HELD_FIRST_POLL_MS must be a whole number of milliseconds" >&2; exit 1; }
 poll_backoff=${POLL_BACKOFF:-1}
+threads=${THREADS:-1}
+[[ $threads =~ ^[1-9][0-9]*$ ]] || { echo "THREADS must be a whole number >= 1" >&2; exit 1; }
 server_cpu=${SERVER_CPU:-0}; load_cpu=${LOAD_CPU:-1}
 next_port=${PORT:-18400}
 idle_max=${IDLE_MAX_PCT:-10}; idle_wait=${IDLE_WAIT_S:-15}
@@ -66,7 +71,7 @@ start_pair() {
     --duration-ms "$2" > "$raw/$1-mock.log" 2>&1 &
   mock_pid=$!; pids+=("$mock_pid")
   # env and taskset exec, so $! is jobrelay itself (its /proc/PID/stat is the server's CPU)
-  env JOBRELAY_SERVER__THREADS=1 JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
+  env JOBRELAY_SERVER__THREADS="$threads" JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
     JOBRELAY_RATE_LIMIT__POLL__RATE_PER_SECOND=0 JOBRELAY_LIMITS__MAX_JOBS=2000000 \
     JOBRELAY_LOG__LEVEL=warn JOBRELAY_POLLING__UPSTREAM_INITIAL_MS=1000 \
     JOBRELAY_POLLING__UPSTREAM_BACKOFF="$poll_backoff" "${pair_env[@]}" \

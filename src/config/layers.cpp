@@ -1,9 +1,9 @@
 #include "layers.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include "jobrelay/text.hpp"
+#include "jobrelay/usable_cores.hpp"
 #include "key_table.hpp"
 #include "suggest.hpp"
 
@@ -153,8 +153,7 @@ void apply_flag(const std::string& flag, const std::string& key_path, const std:
 }
 
 void finish(config& cfg, error_list& errors) {
-  if (cfg.server.threads == 0)
-    cfg.server.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (cfg.server.threads == 0) cfg.server.threads = usable_cores();
 
   const auto& p = cfg.polling;
   if (p.upstream_max_ms < p.upstream_initial_ms)
