@@ -60,27 +60,32 @@ std::string escape_label_value(std::string_view v) {
 
 histogram::histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)),
-      buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+      lines_per_stripe_((bounds_.size() + 2 + 7) / 8),
+      lines_(detail::stripes * lines_per_stripe_) {
   std::sort(bounds_.begin(), bounds_.end());
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i] = 0;
 }
 
 void histogram::observe(double v) {
   const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), v);
-  buckets_[static_cast<std::size_t>(it - bounds_.begin())].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
-  sum_micros_.fetch_add(static_cast<std::uint64_t>(std::max(0.0, v) * 1e6), std::memory_order_relaxed);
+  const std::size_t stripe = detail::this_thread_stripe();
+  cell(stripe, static_cast<std::size_t>(it - bounds_.begin()))
+      .fetch_add(1, std::memory_order_relaxed);
+  cell(stripe, bounds_.size() + 1)
+      .fetch_add(static_cast<std::uint64_t>(std::max(0.0, v) * 1e6), std::memory_order_relaxed);
 }
 
 histogram::snapshot histogram::read() const {
   snapshot s;
-  std::uint64_t running = 0;
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
-    s.cumulative.push_back(running);
+  s.cumulative.assign(bounds_.size() + 1, 0);
+  std::uint64_t sum_micros = 0;
+  for (std::size_t stripe = 0; stripe < detail::stripes; ++stripe) {
+    for (std::size_t i = 0; i <= bounds_.size(); ++i)
+      s.cumulative[i] += cell(stripe, i).load(std::memory_order_relaxed);
+    sum_micros += cell(stripe, bounds_.size() + 1).load(std::memory_order_relaxed);
   }
-  s.count = running;  // consistent with the +Inf bucket even while others observe
-  s.sum = static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6;
+  for (std::size_t i = 1; i < s.cumulative.size(); ++i) s.cumulative[i] += s.cumulative[i - 1];
+  s.count = s.cumulative.back();  // consistent with the +Inf bucket even while others observe
+  s.sum = static_cast<double>(sum_micros) / 1e6;
   return s;
 }
 
