@@ -152,8 +152,8 @@ struct store_stack {
 struct application::impl {
   explicit impl(config c)
       : cfg(std::move(c)),
-        ioc(1),
         connection_contexts(make_connection_contexts(cfg.server.threads)),
+        ioc(1),
         stores(cfg, ioc),
         store(*stores.store),
         client(ioc.get_executor(), client_options_from(cfg)),
@@ -208,8 +208,10 @@ struct application::impl {
   }
 
   config cfg;
+  // One per I/O thread but the first. Destroyed after ioc: an accept still
+  // pending there holds the socket it would hand to one of them.
+  std::vector<std::unique_ptr<asio::io_context>> connection_contexts;
   asio::io_context ioc;  // run by the first I/O thread alone
-  std::vector<std::unique_ptr<asio::io_context>> connection_contexts;  // one per other I/O thread
   store_stack stores;
   store::results_store& store;
   upstream::http_client client;
