@@ -14,6 +14,7 @@
 #   SOAK_LONG_JOBS (50) SOAK_HELD_POLLS (200) SOAK_HELD_STREAMS (50)
 #   SOAK_WAIT_PCT (10) SOAK_EVENTS_PCT (10) SOAK_TTL_S (60) SOAK_CONNS (64) SAMPLE_S (15)
 #   SERVER_CPU (0) LOAD_CPU (1) PORT (18500; and the next three)
+#   THREADS (1): server.threads (give SERVER_CPU as many cores, e.g. 0,1)
 #   RESULTS_DIR (/tmp/jobrelay-bench)
 # Verdict rule: over the samples of the last 5 minutes (none before minute 2:
 # warm-up and the table filling), the least-squares trend of RSS, extrapolated
@@ -78,7 +79,7 @@ taskset -c "$load_cpu" python3 "$root/bench/soak.py" route "$router_port" "$shor
 router_pid=$!; pids+=("$router_pid")
 # env and taskset exec, so $! is jobrelay itself (its /proc/PID is the server's).
 # As bench/run.sh, plus: long polls may be held 60 s; finished jobs kept SOAK_TTL_S.
-env JOBRELAY_SERVER__THREADS=1 JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
+env JOBRELAY_SERVER__THREADS="${THREADS:-1}" JOBRELAY_RATE_LIMIT__SUBMIT__RATE_PER_SECOND=0 \
   JOBRELAY_RATE_LIMIT__POLL__RATE_PER_SECOND=0 JOBRELAY_LIMITS__MAX_JOBS=2000000 \
   JOBRELAY_LOG__LEVEL=warn JOBRELAY_POLLING__UPSTREAM_INITIAL_MS=1000 \
   JOBRELAY_POLLING__MAX_WAIT_SECONDS=60 JOBRELAY_JOBS__RESULT_TTL_SECONDS="$ttl_s" \
