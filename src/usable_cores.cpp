@@ -9,14 +9,19 @@
 #include <string>
 #include <thread>
 
-#include "jobrelay/text.hpp"
-
 namespace jobrelay {
 namespace {
 
+// A cgroup file's line without the spaces and line end around it.
+std::string_view trim_line(std::string_view text) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
 std::optional<long long> whole_number(std::string_view text) {
-  text = trim_ows(text);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  text = trim_line(text);
   long long value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
@@ -90,8 +95,7 @@ std::optional<unsigned> walk_up(const std::filesystem::path& root, std::string_v
 }  // namespace
 
 std::optional<unsigned> cores_of_cpu_max(std::string_view cpu_max) {
-  cpu_max = trim_ows(cpu_max);
-  while (!cpu_max.empty() && cpu_max.back() == '\n') cpu_max.remove_suffix(1);
+  cpu_max = trim_line(cpu_max);
   const auto space = cpu_max.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
   const auto quota = whole_number(cpu_max.substr(0, space));  // "max": none

@@ -33,6 +33,7 @@ TEST(UsableCores, CpuMaxWithoutAQuotaOrNotAQuotaIsNone) {
 
 TEST(UsableCores, CfsQuotaIsCoresRoundedUpAndMinusOneIsNone) {
   EXPECT_EQ(cores_of_cfs_quota("400000\n", "100000\n"), 4u);
+  EXPECT_EQ(cores_of_cfs_quota(" 400000 \r\n", "100000"), 4u);
   EXPECT_EQ(cores_of_cfs_quota("250000", "100000"), 3u);
   EXPECT_EQ(cores_of_cfs_quota("-1\n", "100000\n"), std::nullopt);
   EXPECT_EQ(cores_of_cfs_quota("x", "100000"), std::nullopt);
