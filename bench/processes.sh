@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by bench/run.sh and bench/soak.sh: every process a script starts is
+# Sourced by bench/run.sh, soak.sh and redis.sh: every process a script starts is
 # put in `pids` and stopped by PID, never by name (a name pattern once
 # stopped the wrong servers and voided a comparison). Needs `log` defined.
 pids=()
@@ -24,4 +24,18 @@ wait_up() {  # URL PID: up to 10 s for any answer, while PID lives
     sleep 0.1
   done
   return 1
+}
+
+# "busy total" jiffies of the CPUs of a taskset list (0, 0,1, 0-3): summed,
+# so busy/total is their average load.
+cpu_jiffies() {
+  awk -v list="$1" '
+    BEGIN {
+      n = split(list, parts, ",")
+      for (i = 1; i <= n; i++)
+        if (split(parts[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) want["cpu" c] = 1 }
+        else want["cpu" parts[i]] = 1
+    }
+    $1 in want { t = 0; for (i = 2; i <= NF; i++) t += $i; busy += t - $5 - $6; total += t }
+    END { print busy + 0, total + 0 }' /proc/stat
 }

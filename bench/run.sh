@@ -109,11 +109,7 @@ wait_status() {  # ID STATUS SECONDS: until the job document says STATUS
 
 # ---- measurement
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime
-cores() {  # "busy total" jiffies of SERVER_CPU, then of LOAD_CPU
-  awk -v a="cpu$server_cpu" -v b="cpu$load_cpu" '
-    $1 == a || $1 == b { t = 0; for (i = 2; i <= NF; i++) t += $i; v[$1] = (t - $5 - $6) " " t }
-    END { print v[a], v[b] }' /proc/stat
-}
+cores() { echo "$(cpu_jiffies "$server_cpu") $(cpu_jiffies "$load_cpu")"; }  # SERVER_CPU's, LOAD_CPU's
 hwm_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # wait_idle: background load (all cores, one second) down to IDLE_MAX_PCT, or

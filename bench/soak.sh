@@ -94,9 +94,6 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$router_port") 2>/dev/null 
 
 # ---- measurement
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  # utime + stime
-core_jiffies() {  # "busy total" of one cpu
-  awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
-}
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # one /stats answer as "total running succeeded failed expired long_polls event_streams"
 stats_fields() {
@@ -119,7 +116,7 @@ samples=$raw/samples.tsv  # t rss_kb
 : > "$samples"
 sample() {  # T: one line
   local now srv c0 c1 rss
-  now=$(date +%s%N); srv=$(ticks "$srv_pid"); c0=$(core_jiffies "$server_cpu"); c1=$(core_jiffies "$load_cpu")
+  now=$(date +%s%N); srv=$(ticks "$srv_pid"); c0=$(cpu_jiffies "$server_cpu"); c1=$(cpu_jiffies "$load_cpu")
   rss=$(status_kb "$srv_pid" VmRSS)
   local total active succ failed expired lp es
   read -r total active succ failed expired lp es < <(stats_fields)
@@ -142,7 +139,7 @@ sample() {  # T: one line
 } | tee "$report"
 out "    t   RSS MB    jobs active     done failed  expired held lp/es  conns  srv%  cpu$server_cpu% cpu$load_cpu%  c.err"
 # the t=0 line's CPU columns: the second before the load, i.e. the machine's other load
-prev_t=$(date +%s%N); prev_srv=$(ticks "$srv_pid"); prev_core0=$(core_jiffies "$server_cpu"); prev_core1=$(core_jiffies "$load_cpu")
+prev_t=$(date +%s%N); prev_srv=$(ticks "$srv_pid"); prev_core0=$(cpu_jiffies "$server_cpu"); prev_core1=$(cpu_jiffies "$load_cpu")
 sleep 1
 t0=$(date +%s%N)
 timeout $((soak_s + job_ms / 1000 + 90)) taskset -c "$load_cpu" python3 "$root/bench/soak.py" load 127.0.0.1 "$port" \

@@ -131,9 +131,9 @@ TEST(EndToEnd, OperationsEndpointsAnswer) {
 
 // Jobs, long polls, event streams and a stop work whatever the number of I/O
 // threads: with one, everything runs on one io_context; with four, the POST,
-// the event stream and the long poll each run on a context of their own
-// (connections take the contexts in turn), none of them the engine's but the
-// first, so the engine's news reaches them across threads.
+// the event stream and the long poll each land on a context of their own
+// (connections take the contexts in turn; the first is also the engine's),
+// so the engine's news reaches the stream and the long poll across threads.
 class EndToEndThreads : public ::testing::TestWithParam<unsigned> {};
 
 TEST_P(EndToEndThreads, JobsLongPollsAndStreamsWork) {
