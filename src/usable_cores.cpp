@@ -98,10 +98,8 @@ std::optional<unsigned> cores_of_cpu_max(std::string_view cpu_max) {
   cpu_max = trim_line(cpu_max);
   const auto space = cpu_max.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
-  const auto quota = whole_number(cpu_max.substr(0, space));  // "max": none
-  const auto period = whole_number(cpu_max.substr(space + 1));
-  if (!quota || !period) return std::nullopt;
-  return cores_of(*quota, *period);
+  // The quota and the period, as v1 keeps them in two files ("max": none).
+  return cores_of_cfs_quota(cpu_max.substr(0, space), cpu_max.substr(space + 1));
 }
 
 std::optional<unsigned> cores_of_cfs_quota(std::string_view quota_us, std::string_view period_us) {

@@ -199,12 +199,17 @@ struct application::impl {
       contexts.push_back(std::make_unique<asio::io_context>(1));
     return contexts;
   }
-  // Where connections run, in turn: ioc first. Empty with one thread (ioc alone).
+  // Every I/O thread's context, ioc first.
+  std::vector<asio::io_context*> io_contexts() {
+    std::vector<asio::io_context*> contexts{&ioc};
+    for (auto& c : connection_contexts) contexts.push_back(c.get());
+    return contexts;
+  }
+  // Where connections run, in turn: every context. None with one thread,
+  // whose connections stay on the server's own (ioc).
   std::vector<asio::io_context*> connection_targets() {
     if (connection_contexts.empty()) return {};
-    std::vector<asio::io_context*> targets{&ioc};
-    for (auto& c : connection_contexts) targets.push_back(c.get());
-    return targets;
+    return io_contexts();
   }
 
   config cfg;
@@ -292,8 +297,7 @@ struct application::impl {
     if (!drained_cleanly)
       spdlog::warn("drain: {} connections and {} jobs still open after {} s; stopping anyway",
                    server.open_connections(), engine.active(), cfg.server.drain_seconds);
-    for (auto& c : connection_contexts) c->stop();
-    ioc.stop();
+    for (auto* c : io_contexts()) c->stop();
   }
 };
 
@@ -312,8 +316,7 @@ void application::start() {
                              r.error().message());
   impl_->stores.start();
   asio::co_spawn(impl_->ioc, impl_->upkeep(), asio::detached);
-  impl_->work.emplace_back(impl_->ioc.get_executor());
-  for (auto& c : impl_->connection_contexts) impl_->work.emplace_back(c->get_executor());
+  for (auto* c : impl_->io_contexts()) impl_->work.emplace_back(c->get_executor());
   // One I/O thread allocates from glibc's main arena (unless MALLOC_ARENA_MAX
   // says otherwise): a thread's own arena grows a page at a time, an mprotect
   // per 4 KB (0.4 syscalls per job in bench D), the main one by brk in 128 KB
@@ -321,9 +324,7 @@ void application::start() {
   // each keeps an arena of its own.
   if (impl_->cfg.server.threads == 1 && std::getenv("MALLOC_ARENA_MAX") == nullptr)
     mallopt(M_ARENA_MAX, 1);
-  impl_->threads.emplace_back([this] { impl_->ioc.run(); });
-  for (auto& c : impl_->connection_contexts)
-    impl_->threads.emplace_back([context = c.get()] { context->run(); });
+  for (auto* c : impl_->io_contexts()) impl_->threads.emplace_back([c] { c->run(); });
   // Connections that arrive meanwhile wait in the listen queue.
   impl_->stores.await_redis(seconds(3));
   impl_->server.start();
