@@ -2,13 +2,15 @@
 # Installs what is missing, builds Release, starts the bundled mock analyzer and
 # jobrelay pointed at it. Ctrl-C stops both. The mock also serves the browser
 # demo (web/), whose origin jobrelay allows by CORS.
-#   JOBRELAY_PORT (8080) MOCK_PORT (9000) MOCK_DURATION_MS (15000) MOCK_FAILURE_RATE (0)
+#   RELAY_PORT (8080) MOCK_PORT (9000) MOCK_DURATION_MS (15000) MOCK_FAILURE_RATE (0)
+# (Not JOBRELAY_PORT: jobrelay reads every JOBRELAY_* variable as configuration
+# and refuses one it does not know.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 dir=$("$root/scripts/build.sh" Release | tail -n 1)
 
-port=${JOBRELAY_PORT:-8080}
+port=${RELAY_PORT:-8080}
 mock_port=${MOCK_PORT:-9000}
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -24,10 +26,15 @@ JOBRELAY_SERVER__CORS__ALLOWED_ORIGINS="http://127.0.0.1:$mock_port" \
   --upstream "http://127.0.0.1:$mock_port" &
 pids+=($!)
 
+up=false
 for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && { up=true; break; }
   sleep 0.1
 done
+if ! $up; then
+  echo "jobrelay did not answer on http://127.0.0.1:$port/healthz within 10 s (its messages are above)" >&2
+  exit 1
+fi
 cat <<MSG
 
 jobrelay is up on http://127.0.0.1:$port (mock analyzer on :$mock_port, jobs take ${MOCK_DURATION_MS:-15000} ms)

@@ -8,6 +8,7 @@
 
 #include "jobrelay/limit/client_identity.hpp"
 #include "jobrelay/listen_address.hpp"
+#include "jobrelay/redis/url.hpp"
 #include "jobrelay/text.hpp"
 
 namespace jobrelay::config_detail {
@@ -87,8 +88,13 @@ std::string check_origin(std::string& value) {
   return {};
 }
 
+// The client's own parser: a URL the configuration accepts is one the client
+// can use, user and password included (they are not shown back: the key is
+// a secret, and the parser's reasons never quote the password).
 std::string check_redis_url(std::string& value) {
-  return check_absolute_url(value, {"redis", "rediss"}, "a redis:// or rediss:// URL");
+  std::string why;
+  if (!redis::parse_url(value, &why)) return why;
+  return {};
 }
 
 std::string check_submit_path(std::string& value) {

@@ -1,11 +1,11 @@
 // redis://[user:password@]host[:port][/db] and rediss:// into an endpoint.
 // Boost.URL does the RFC 3986 part (brackets, percent-decoding); this file
 // only says which URLs make sense for Redis, and why not when they don't.
+#include "jobrelay/redis/url.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <charconv>
-
-#include "jobrelay/redis/client.hpp"
 
 namespace jobrelay::redis {
 

@@ -221,13 +221,35 @@ INSTANTIATE_TEST_SUITE_P(
                   R"(rate_limit.backend: expected local or redis, got "memcached")"},
         bad_value{R"({"store": {"backend": "disk"}})", "store.backend: expected memory or redis"},
         bad_value{R"({"store": {"redis_url": "http://x"}})",
-                  "store.redis_url: expected a redis:// or rediss:// URL"},
+                  "store.redis_url: unknown scheme 'http' (expected redis:// or rediss://)"},
+        bad_value{R"({"store": {"redis_url": "redis://alice@redis:6379"}})",
+                  "store.redis_url: a user without a password"},
         bad_value{R"({"log": {"level": "verbose"}})",
                   "log.level: expected trace, debug, info, warn, error, critical or off"},
         bad_value{R"({"log": {"format": "xml"}})", "log.format: expected text or json"},
         bad_value{R"({"limits": {"max_jobs": 0}})", "limits.max_jobs: expected an integer >= 1"},
         bad_value{R"({"jobs": {"result_ttl_seconds": null}})",
                   "jobs.result_ttl_seconds: expected an integer >= 1, got null"}));
+
+// README and config/README document redis://user:password@host; the client
+// sends AUTH from it (redis_client_test), so the configuration must let it
+// through, unchanged: a password is case-sensitive.
+TEST(Config, RedisUrlKeepsItsCredentials) {
+  const std::string url = "redis://Alice:S3cret%2FPw@Redis.example:6380/2";
+  const config c = parse_ok(R"({"store": {"backend": "redis", "redis_url": ")" + url + R"("}})");
+  EXPECT_EQ(c.store.redis_url, url);
+  const config from_env =
+      parse_ok("{}", env_of({{"JOBRELAY_STORE__BACKEND", "redis"},
+                             {"JOBRELAY_STORE__REDIS_URL", "rediss://:OnlyAPassword@10.0.0.5"}}));
+  EXPECT_EQ(from_env.store.redis_url, "rediss://:OnlyAPassword@10.0.0.5");
+}
+
+TEST(Config, ARefusedRedisUrlDoesNotShowItsPassword) {
+  const std::string message =
+      parse_error(R"({"store": {"redis_url": "redis://alice:Hunter2Pw@redis:99999/0"}})");
+  EXPECT_NE(message.find("store.redis_url: bad port '99999'"), std::string::npos) << message;
+  EXPECT_EQ(message.find("Hunter2Pw"), std::string::npos) << message;
+}
 
 TEST(Config, ZeroRateNeedsNoBurst) {
   const config c = parse_ok(R"({"rate_limit": {"submit": {"rate_per_second": 0, "burst": 0}}})");

@@ -18,20 +18,9 @@
 #include <vector>
 
 #include "jobrelay/error.hpp"
+#include "jobrelay/redis/url.hpp"
 
 namespace jobrelay::redis {
-
-// Where Redis is: redis://[user:pass@]host:port/db (rediss:// for TLS).
-struct endpoint {
-  std::string host = "127.0.0.1";
-  std::string port = "6379";
-  std::string user;      // empty: AUTH with the password only (or no AUTH)
-  std::string password;  // empty: no AUTH
-  unsigned db = 0;
-  bool tls = false;
-};
-// errc::store_unavailable with `why` filled for a URL it cannot use.
-result<endpoint> parse_url(std::string_view url, std::string* why = nullptr);
 
 // One RESP reply, owned. Errors from Redis ("-ERR ...", "-NOSCRIPT ...") are
 // replies of kind error, not failures of the call.
