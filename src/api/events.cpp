@@ -34,7 +34,9 @@ boost::asio::awaitable<void> stream_job(service& s, std::string id, std::string 
       co_return;  // deleted or expired: nothing more will come
     }
     if (const auto eid = event_id(**job); eid != last_sent) {
-      frame += "id: " + eid + "\ndata: " + (*job)->document(s.clk.wall_now()) + "\n\n";
+      frame += "id: " + eid +
+               "\ndata: " + (*job)->document(s.clk.wall_now(), std::nullopt, true, s.link_prefix) +
+               "\n\n";
       last_sent = eid;
     }
     if (!frame.empty() && !co_await out.write(frame)) co_return;  // gone or too slow

@@ -67,7 +67,7 @@ http::response job_response(const service& s, const http::request& req,
       // Only the compressed form leaves: the document is built in a buffer
       // the thread keeps, not in an allocation of its size per request.
       thread_local std::string doc;
-      job.document_into(doc, now);
+      job.document_into(doc, now, std::nullopt, true, s.link_prefix);
       auto made = doc.size() > gzip_min_bytes ? gzip(doc).value_or(std::string()) : std::string();
       if (doc.capacity() > max_kept_buffer_bytes)
         release_storage(doc);  // a rare big one is not kept
@@ -79,7 +79,7 @@ http::response job_response(const service& s, const http::request& req,
       return res;
     }
   }
-  std::string body = job.document(now, reused);
+  std::string body = job.document(now, reused, true, s.link_prefix);
   if (gzip_accepted && !fixed && body.size() > gzip_min_bytes) {
     if (auto packed = gzip(body)) {
       res.insert(http::field::content_encoding, "gzip");

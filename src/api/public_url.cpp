@@ -49,13 +49,24 @@ std::optional<std::string> public_base_url(const http::request& req, bool peer_i
   std::string scheme = "http";
   std::string_view host = trim_ows(req[http::field::host]);
   if (peer_is_trusted_proxy) {
-    const auto proto = first_list_item(req["X-Forwarded-Proto"]);
-    if (proto == "https" || proto == "http") scheme = std::string(proto);
+    // Schemes are case-insensitive (RFC 3986 3.1); what we hand out is lower case.
+    const auto proto = to_lower_ascii(std::string(first_list_item(req["X-Forwarded-Proto"])));
+    if (proto == "https" || proto == "http") scheme = proto;
     const auto fwd_host = first_list_item(req["X-Forwarded-Host"]);
     if (is_valid_host(fwd_host)) host = fwd_host;
   }
   if (!is_valid_host(host)) return std::nullopt;
   return scheme + "://" + std::string(host);
+}
+
+std::string link_prefix(std::string_view configured_public_url) {
+  // check_public_url let through only absolute http(s) URLs with no query,
+  // fragment or trailing slash.
+  const auto scheme_end = configured_public_url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const auto path = configured_public_url.find('/', scheme_end + 3);
+  if (path == std::string_view::npos) return {};
+  return std::string(configured_public_url.substr(path));
 }
 
 }  // namespace jobrelay::api

@@ -175,7 +175,7 @@ boost::asio::awaitable<http::response> get_batch(service& s, http::request_conte
       co_return store_unavailable(job.error());
     if (job && visible_to(**job, admitted)) {
       jobs_part += (jobs_part.empty() ? "\"" : ",\"") + id + "\":" +
-                   (*job)->document(now, std::nullopt, /*with_result=*/false);
+                   (*job)->document(now, std::nullopt, /*with_result=*/false, s.link_prefix);
     } else {
       missing_part += (missing_part.empty() ? "\"" : ",\"") + id + "\"";
     }

@@ -18,6 +18,7 @@
 
 #include "jobrelay/api/access_log.hpp"
 #include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/public_url.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/api/service_metrics.hpp"
 #include "jobrelay/http/server.hpp"
@@ -176,6 +177,7 @@ struct application::impl {
         sweeper(ioc),
         delay(ioc) {
     svc.sse_keepalive = milliseconds(cfg.server.sse_keepalive_ms);
+    svc.link_prefix = api::link_prefix(cfg.server.public_url);
     stores.wire(feed);
     service_metrics.watch(svc, [this] { return server.open_connections(); });
     service_metrics.observe(engine);

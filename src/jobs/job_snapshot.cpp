@@ -117,22 +117,32 @@ void job_snapshot::build_parts(std::string_view result) {
     }
     out += '}';
   }
-  // Ids are URL-safe by construction, so they need no escaping in a path.
-  out += ",\"links\":{\"self\":\"/results/";
-  out += s.id;
-  out += "\",\"events\":\"/results/";
-  out += s.id;
-  out += "/events";
-  if (!s.events_token.empty()) {
-    out += "?token=";
-    out += s.events_token;
-  }
-  out += "\"}";
+  links_begin_ = static_cast<std::uint32_t>(out.size());
+  append_links(out, {});
   char version[24];
   const auto version_end = std::to_chars(version, version + sizeof version, s.version).ptr;
   etag_ += '"';
   etag_.append(version, version_end);
   etag_ += '"';
+}
+
+void job_snapshot::append_links(std::string& out, std::string_view prefix) const {
+  // Ids are URL-safe by construction, so they need no escaping in a path;
+  // the prefix is a checked URL path, escaped all the same.
+  out += ",\"links\":{\"self\":\"";
+  append_json_escaped(out, prefix);
+  out += "/results/";
+  out += state_.id;
+  out += "\",\"events\":\"";
+  append_json_escaped(out, prefix);
+  out += "/results/";
+  out += state_.id;
+  out += "/events";
+  if (!state_.events_token.empty()) {
+    out += "?token=";
+    out += state_.events_token;
+  }
+  out += "\"}";
 }
 
 std::string_view job_snapshot::result_json() const {
@@ -151,21 +161,26 @@ double job_snapshot::elapsed_seconds(system_time now) const {
   return static_cast<double>(elapsed_millis(now)) / 1000.0;
 }
 
-std::string job_snapshot::document(system_time now, std::optional<bool> reused,
-                                   bool with_result) const {
+std::string job_snapshot::document(system_time now, std::optional<bool> reused, bool with_result,
+                                   std::string_view link_prefix) const {
   std::string out;
-  document_into(out, now, reused, with_result);
+  document_into(out, now, reused, with_result, link_prefix);
   return out;
 }
 
 void job_snapshot::document_into(std::string& out, system_time now, std::optional<bool> reused,
-                                 bool with_result) const {
+                                 bool with_result, std::string_view link_prefix) const {
   out.clear();
-  out.reserve(parts_.size() + 32);
+  out.reserve(parts_.size() + 32 + 2 * link_prefix.size());
   out += part(0, head_end_);
   append_millis_as_seconds(out, elapsed_millis(now));
   out += part(head_end_, with_result ? result_end_ : progress_end_);
-  out += part(result_end_, parts_.size());
+  if (link_prefix.empty()) {
+    out += part(result_end_, parts_.size());
+  } else {
+    out += part(result_end_, links_begin_);
+    append_links(out, link_prefix);
+  }
   if (reused) out += *reused ? ",\"reused\":true" : ",\"reused\":false";
   out += '}';
 }

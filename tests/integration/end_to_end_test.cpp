@@ -117,6 +117,26 @@ TEST(EndToEnd, PublicUrlConfiguresTheAbsoluteUrls) {
   EXPECT_EQ(posted.header("Location"), "https://api.example.com/results/" + id);
 }
 
+// A public_url with a path (a proxy that serves jobrelay under /jobrelay):
+// Location and every document's links carry the path.
+TEST(EndToEnd, PublicUrlPathPrefixesTheLinks) {
+  running_mock mock({});
+  auto cfg = test_config(mock.base_url());
+  cfg.server.public_url = "https://api.example.com/jobrelay";
+  running_service svc(cfg);
+  auto posted = http_post(svc.port(), "/analyze", "{}");
+  ASSERT_EQ(posted.status, 202u);
+  const auto doc = json::parse(posted.body);
+  const std::string id = doc["id"];
+  EXPECT_EQ(posted.header("Location"), "https://api.example.com/jobrelay/results/" + id);
+  EXPECT_EQ(doc["links"]["self"], "/jobrelay/results/" + id);
+  EXPECT_EQ(doc["links"]["events"], "/jobrelay/results/" + id + "/events");
+  const auto got = json::parse(http_get(svc.port(), "/results/" + id).body);
+  EXPECT_EQ(got["links"]["self"], "/jobrelay/results/" + id);
+  const auto batch = json::parse(http_get(svc.port(), "/results?ids=" + id).body);
+  EXPECT_EQ(batch["jobs"][id]["links"]["events"], "/jobrelay/results/" + id + "/events");
+}
+
 TEST(EndToEnd, OperationsEndpointsAnswer) {
   running_mock mock({});
   running_service svc(test_config(mock.base_url()));

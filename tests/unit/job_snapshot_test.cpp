@@ -44,6 +44,28 @@ TEST(JobSnapshot, DocumentHasTheApiShapeAndElapsedMovesWithTime) {
   EXPECT_EQ(snap.etag(), "\"3\"");
 }
 
+// Behind a public_url with a path (https://api.example.com/jobrelay), the
+// links must carry it, or a client resolving them against the public origin
+// misses the proxy's prefix. Everything else in the document stays as cached.
+TEST(JobSnapshot, LinksCarryTheLinkPrefix) {
+  const system_time t0{seconds(1'800'000'000)};
+  auto s = running_state(t0);
+  s.events_token = "tok";
+  s.error = job_error{"upstream_failed", "x", ""};
+  job_snapshot snap(s);
+  const auto plain = nlohmann::json::parse(snap.document(t0));
+  auto prefixed = nlohmann::json::parse(snap.document(t0, std::nullopt, true, "/jobrelay"));
+  EXPECT_EQ(prefixed["links"]["self"], "/jobrelay/results/" + s.id);
+  EXPECT_EQ(prefixed["links"]["events"], "/jobrelay/results/" + s.id + "/events?token=tok");
+  EXPECT_EQ(plain["links"]["self"], "/results/" + s.id);
+  prefixed["links"] = plain["links"];
+  EXPECT_EQ(prefixed, plain);
+  std::string into;
+  snap.document_into(into, t0, true, false, "/p");
+  EXPECT_EQ(nlohmann::json::parse(into)["links"]["self"], "/p/results/" + s.id);
+  EXPECT_EQ(nlohmann::json::parse(into)["reused"], true);
+}
+
 TEST(JobSnapshot, ElapsedSecondsAreWrittenAsMillisecondsWithTrailingZerosTrimmed) {
   const system_time t0{seconds(1'800'000'000)};
   job_snapshot snap(running_state(t0));

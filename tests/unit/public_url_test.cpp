@@ -26,6 +26,18 @@ TEST(PublicUrl, FromHostAndForwardedHeadersOnlyFromTrustedProxies) {
   EXPECT_EQ(public_base_url(req, true, ""), "https://api.example.com");
 }
 
+TEST(PublicUrl, ForwardedProtoIsCaseInsensitiveAndHandedOutInLowerCase) {
+  auto req = with_headers({{"Host", "internal:8080"}, {"X-Forwarded-Proto", "HTTPS"}});
+  EXPECT_EQ(public_base_url(req, true, ""), "https://internal:8080");
+}
+
+TEST(PublicUrl, LinkPrefixIsThePathOfThePublicUrl) {
+  EXPECT_EQ(link_prefix(""), "");
+  EXPECT_EQ(link_prefix("https://api.example.com"), "");
+  EXPECT_EQ(link_prefix("https://api.example.com:8443/jobrelay"), "/jobrelay");
+  EXPECT_EQ(link_prefix("http://[::1]:8080/a/b"), "/a/b");
+}
+
 TEST(PublicUrl, JunkInHostOrForwardedHeadersNeverReachesTheUrl) {
   EXPECT_EQ(public_base_url(with_headers({}), false, ""), std::nullopt);
   EXPECT_EQ(public_base_url(with_headers({{"Host", "a b"}}), false, ""), std::nullopt);

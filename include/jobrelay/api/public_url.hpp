@@ -21,4 +21,8 @@ bool is_valid_host(std::string_view host);
 std::optional<std::string> public_base_url(const http::request& req, bool peer_is_trusted_proxy,
                                            std::string_view configured_public_url);
 
+// The path of server.public_url ("/jobrelay" for https://api.example.com/jobrelay),
+// for the relative links in job documents; empty when it has none or is unset.
+std::string link_prefix(std::string_view configured_public_url);
+
 }  // namespace jobrelay::api

@@ -36,6 +36,8 @@ struct service {
   std::atomic<std::size_t> event_streams{0};
   // How long an idle event stream waits before a keep-alive comment.
   std::chrono::milliseconds sse_keepalive{15000};
+  // Before the paths in a document's links: server.public_url's path.
+  std::string link_prefix{};
 };
 
 // Counts a held request (long poll, event stream) while it lives.

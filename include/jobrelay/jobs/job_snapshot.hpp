@@ -32,13 +32,16 @@ class job_snapshot {
   bool terminal() const { return is_terminal(state_.status); }
 
   // The job document of API.md. `reused` adds the field POST /analyze returns;
-  // without_result drops `result` (batch status).
+  // without_result drops `result` (batch status). `link_prefix` goes before
+  // the paths in `links`: the path of server.public_url when it has one
+  // ("/jobrelay" for https://api.example.com/jobrelay), so that the links
+  // resolve against the public origin as Location does.
   std::string document(system_time now, std::optional<bool> reused = std::nullopt,
-                       bool with_result = true) const;
+                       bool with_result = true, std::string_view link_prefix = {}) const;
   // The same, into `out` (replacing what it held): for a caller that reuses
   // one buffer rather than allocating a document's size per request.
   void document_into(std::string& out, system_time now, std::optional<bool> reused = std::nullopt,
-                     bool with_result = true) const;
+                     bool with_result = true, std::string_view link_prefix = {}) const;
 
   // Strong validator derived from the stored version only, so every replica
   // computes the same one for the same state. Quoted.
@@ -74,7 +77,8 @@ class job_snapshot {
   // `"elapsed_seconds":`, then the progress part, the result part (apart for
   // documents without it) and the rest (error and links).
   std::string parts_;
-  std::uint32_t head_end_ = 0, progress_end_ = 0, result_end_ = 0;
+  std::uint32_t head_end_ = 0, progress_end_ = 0, result_end_ = 0, links_begin_ = 0;
+  void append_links(std::string& out, std::string_view prefix) const;
   std::string_view part(std::uint32_t from, std::size_t to) const {
     return std::string_view(parts_).substr(from, to - from);
   }
