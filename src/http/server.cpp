@@ -37,6 +37,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+// The request head, and in a chunked body each chunk-size line (with its
+// extensions) and the trailer section: Beast bounds the head only.
+constexpr std::size_t max_head_bytes = 16 * 1024;
 using request_parser = bhttp::request_parser<bhttp::string_body, field_allocator<char>>;
 
 // A connection's socket with the deadline of its pending operation.
@@ -226,6 +229,11 @@ asio::awaitable<beast::error_code> read_request(connection_io io, beast::flat_bu
                                                 connection_deadline::clock::time_point until) {
   for (;;) {
     if (beast::error_code ec; parse_buffered(buffer, parser, whole, ec)) co_return ec;
+    // What the parser leaves in the buffer is a line it has not seen the end
+    // of (it takes body bytes as they come): a chunk-size line or a trailer
+    // field that never ends would otherwise grow the buffer until the
+    // deadline, a megabyte per millisecond on loopback.
+    if (buffer.size() >= max_head_bytes) co_return bhttp::error::header_limit;
     io.deadline.expires_at(until);
     auto [ec, n] = co_await io.socket.async_read_some(
         buffer.prepare(beast::read_size(buffer, 65536)), nothrow);
@@ -370,7 +378,7 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       return r;
     };
     request_parser parser;
-    parser.header_limit(16 * 1024);
+    parser.header_limit(max_head_bytes);
     parser.body_limit(options.max_body_bytes);
     const auto head_due = started + options.header_timeout;
     beast::error_code head_ec;
@@ -441,9 +449,12 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       }
       if (const auto ec = body_ec; ec) {
         if (client_gone(ec) || ec == bhttp::error::partial_message) co_return;
-        response res = own(head, ec == bhttp::error::body_limit
-                                     ? body_too_large(options.max_body_bytes)
-                                     : bad_request("malformed HTTP body: " + ec.message()));
+        response res =
+            own(head, ec == bhttp::error::body_limit ? body_too_large(options.max_body_bytes)
+                      : ec == bhttp::error::header_limit
+                          ? bad_request("malformed HTTP body: a chunk-size line or the trailer "
+                                        "exceeds 16 KiB")
+                          : bad_request("malformed HTTP body: " + ec.message()));
         co_await refuse_early(res);
         co_return;
       }

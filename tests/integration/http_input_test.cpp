@@ -97,6 +97,24 @@ TEST_F(HttpInput, BodyOverTheLimitIs413AndTheConnectionCloses) {
   expect_still_serving();
 }
 
+// Beast bounds the head, not a chunk-size line's extensions nor the trailer:
+// one that never ends must not grow the read buffer until the deadline.
+TEST_F(HttpInput, ChunkExtensionsAndTrailersAreBounded) {
+  const std::string head =
+      "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  auto raw = raw_exchange(svc.port(), head + "2;ext=" + std::string(64 * 1024, 'x'));
+  EXPECT_EQ(status_of(raw), 400u) << raw.substr(0, 300);
+  EXPECT_NE(raw.find("chunk-size line or the trailer exceeds 16 KiB"), std::string::npos) << raw;
+  raw =
+      raw_exchange(svc.port(), head + "2\r\n{}\r\n0\r\nX-Trailer: " + std::string(64 * 1024, 'y'));
+  EXPECT_EQ(status_of(raw), 400u) << raw.substr(0, 300);
+  // Short extensions and trailers are still fine.
+  raw = raw_exchange(svc.port(), head + "2;a=b\r\n{}\r\n0\r\nX-T: 1\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 202u) << raw.substr(0, 300);
+  expect_still_serving();
+}
+
 TEST_F(HttpInput, PostWithoutLengthIs411) {
   auto raw = raw_exchange(svc.port(),
                           "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n");
