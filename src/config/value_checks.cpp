@@ -10,6 +10,7 @@
 #include "jobrelay/listen_address.hpp"
 #include "jobrelay/redis/url.hpp"
 #include "jobrelay/text.hpp"
+#include "jobrelay/url_authority.hpp"
 
 namespace jobrelay::config_detail {
 namespace {
@@ -39,6 +40,8 @@ std::string check_absolute_url(const std::string& value,
     return std::string("expected ") + expectation;
   if (!u.has_authority() || u.encoded_host().empty())
     return std::string("expected ") + expectation + " (the host is missing)";
+  if (!authority_read_whole(u))
+    return std::string("expected ") + expectation + " (the host or port is malformed)";
   if (u.has_userinfo()) return "credentials in the URL are not supported";
   if (u.has_query() || u.has_fragment()) return "expected no query or fragment";
   if (u.has_port()) {
@@ -78,7 +81,8 @@ std::string check_origin(std::string& value) {
   constexpr const char* expectation = "\"*\" or an origin such as https://app.example.com";
   auto parsed = boost::urls::parse_absolute_uri(value);
   if (!parsed || !parsed->has_authority() || parsed->encoded_host().empty() ||
-      parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment())
+      !authority_read_whole(*parsed) || parsed->has_userinfo() || parsed->has_query() ||
+      parsed->has_fragment())
     return std::string("expected ") + expectation;
   // Browsers send Origin without a path; one here would never match.
   if (!parsed->encoded_path().empty())

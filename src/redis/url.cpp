@@ -7,6 +7,8 @@
 #include <boost/url/url_view.hpp>
 #include <charconv>
 
+#include "jobrelay/url_authority.hpp"
+
 namespace jobrelay::redis {
 
 namespace {
@@ -48,6 +50,8 @@ result<endpoint> parse_url(std::string_view url, std::string* why) {
         why, "unknown scheme '" + std::string(u.scheme()) + "' (expected redis:// or rediss://)");
   }
   if (!u.has_authority()) return refuse(why, "no host (expected redis://host:port/db)");
+  if (!authority_read_whole(u))
+    return refuse(why, "malformed host or port (expected redis://host:port/db)");
 
   out.host = u.host_address();
   if (out.host.empty()) return refuse(why, "no host (expected redis://host:port/db)");

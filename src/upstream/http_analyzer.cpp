@@ -7,6 +7,7 @@
 #include "jobrelay/jobs/schedules.hpp"
 #include "jobrelay/json_guard.hpp"
 #include "jobrelay/upstream/simple_url.hpp"
+#include "jobrelay/url_authority.hpp"
 
 namespace jobrelay::upstream {
 namespace {
@@ -110,7 +111,7 @@ result<std::string> resolve_operation_url_generic(std::string_view base,
   const auto scheme = out.scheme_id();
   if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https)
     return errc::upstream_protocol;
-  if (out.encoded_host().empty()) return errc::upstream_protocol;
+  if (out.encoded_host().empty() || !authority_read_whole(out)) return errc::upstream_protocol;
   out.remove_fragment();
   return std::string(out.buffer());
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "jobrelay/upstream/simple_url.hpp"
+#include "jobrelay/url_authority.hpp"
 
 namespace jobrelay::upstream::detail {
 namespace {
@@ -67,7 +68,7 @@ result<target> parse_target_generic(std::string_view url) {
 
   const bool tls = u.scheme_id() == urls::scheme::https;
   if (!tls && u.scheme_id() != urls::scheme::http) return make_error_code(errc::upstream_bad_url);
-  if (!u.has_authority() || u.encoded_host().empty())
+  if (!u.has_authority() || u.encoded_host().empty() || !authority_read_whole(u))
     return make_error_code(errc::upstream_bad_url);
   std::string host = u.host_address();
   if (host.empty()) return make_error_code(errc::upstream_bad_url);

@@ -222,6 +222,11 @@ INSTANTIATE_TEST_SUITE_P(
         bad_value{R"({"store": {"backend": "disk"}})", "store.backend: expected memory or redis"},
         bad_value{R"({"store": {"redis_url": "http://x"}})",
                   "store.redis_url: unknown scheme 'http' (expected redis:// or rediss://)"},
+        bad_value{R"({"upstream": {"base_url": "http://127.0.0.1.evil.example"}})",
+                  "upstream.base_url: expected an http:// or https:// URL (the host or port is "
+                  "malformed)"},
+        bad_value{R"({"store": {"redis_url": "redis://127.0.0.1.evil:6379/0"}})",
+                  "store.redis_url: malformed host or port"},
         bad_value{R"({"store": {"redis_url": "redis://alice@redis:6379"}})",
                   "store.redis_url: a user without a password"},
         bad_value{R"({"log": {"level": "verbose"}})",

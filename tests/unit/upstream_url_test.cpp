@@ -250,6 +250,22 @@ constexpr int corpus_size = 100000;
 
 }  // namespace
 
+// Boost.URL 1.81 ends a host that starts as an IPv4 address early and takes
+// the rest for the path: "http://127.0.0.1.evil.example/op" went to
+// 127.0.0.1:80 as "GET .evil.example/op" (with the configured headers). A
+// path after an authority must start with '/', so these are refused.
+TEST(UpstreamTarget, AHostBoostUrlReadsOnlyPartOfIsRefused) {
+  for (const char* url :
+       {"http://127.0.0.1.evil.example/op/31", "http://127.0.0.1a:20202/x",
+        "http://127.0.0.1:20202:80/op", "http://1.2.3.4.5/", "https://10.0.0.1.example.com"}) {
+    expect_bad_url(url);
+    const auto resolved = resolve_operation_url("http://up.example/analyze", url);
+    ASSERT_FALSE(resolved.has_value()) << url;
+    EXPECT_EQ(resolved.error(), errc::upstream_protocol) << url;
+  }
+  expect_target("http://127.0.0.1/op", false, "127.0.0.1", 80, "127.0.0.1", "/op");
+}
+
 TEST(UpstreamTarget, UsualShapesAreSplitByHand) {
   EXPECT_TRUE(takes_fast_path("http://127.0.0.1:8080/operations/abc123"));
   expect_target("http://127.0.0.1:8080/operations/abc123", false, "127.0.0.1", 8080,
