@@ -58,6 +58,13 @@ std::string rejected_upstream_json(const http_reply& reply) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Host names compare case-insensitively.
+detail::origin origin_for_headers(detail::origin o) {
+  for (auto& c : o.host)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return o;
+}
+
 bool is_redirect(unsigned s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
 
 // Boost.URL's resolve rewrites a path it copies: dot segments go, and every
@@ -121,6 +128,7 @@ http_analyzer::http_analyzer(http_client& client, http_analyzer_options options)
   std::string base = options_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   submit_url_ = base + options_.submit_path;
+  if (auto t = detail::parse_target(submit_url_)) headers_origin_ = origin_for_headers(t->where);
 }
 
 http_call http_analyzer::make_call(std::string method, std::string url, std::string body,
@@ -130,7 +138,13 @@ http_call http_analyzer::make_call(std::string method, std::string url, std::str
   call.method = std::move(method);
   call.url = std::move(url);
   call.body = std::move(body);
-  for (const auto& [name, value] : options_.headers) call.headers.emplace_back(name, value);
+  if (!options_.headers.empty() && headers_origin_) {
+    // As curl drops credentials on a redirect to another host: the
+    // configured headers go to the base URL's origin only.
+    const auto to = detail::parse_target(call.url);
+    if (to && origin_for_headers(to->where) == *headers_origin_)
+      for (const auto& [name, value] : options_.headers) call.headers.emplace_back(name, value);
+  }
   return call;
 }
 

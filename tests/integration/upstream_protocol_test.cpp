@@ -119,6 +119,35 @@ TEST(UpstreamProtocol, LocationHeaderAndAbsoluteUrlsAreAccepted) {
   EXPECT_EQ(up.count("GET", "/abs/9"), 1u);
 }
 
+// upstream.headers often hold a credential. An operation URL (or a redirect)
+// on another origin is polled without them, as curl does across hosts; the
+// base URL's origin gets them on every call.
+TEST(UpstreamProtocol, ConfiguredHeadersGoToTheBaseOriginOnly) {
+  fake_upstream other([](const fake_request&) {
+    return fake_action::json(200, R"({"status":"succeeded","result":1})");
+  });
+  const std::string elsewhere = other.base_url() + "/ops/9";
+  fake_upstream up([&](const fake_request& r) {
+    if (r.target == "/analyze")
+      return fake_action::json(202, "", {{"Operation-Location", "/ops/1"}});
+    if (r.target == "/ops/1") return fake_action::json(302, "", {{"Location", elsewhere}});
+    return fake_action::json(404, "{}");
+  });
+  auto cfg = test_config(up.base_url());
+  cfg.upstream.headers = {{"Authorization", "Bearer s3cret"}};
+  running_service svc(cfg);
+  auto posted = http_post(svc.port(), "/analyze", "{}");
+  auto done = svc.wait_until_terminal(json::parse(posted.body)["id"]);
+  EXPECT_EQ(done.status, 200u) << done.body;
+  const auto at_base = up.requests();
+  ASSERT_GE(at_base.size(), 2u);
+  for (const auto& r : at_base) EXPECT_EQ(r.header("Authorization"), "Bearer s3cret") << r.target;
+  const auto at_other = other.requests();
+  ASSERT_EQ(at_other.size(), 1u);
+  EXPECT_EQ(at_other[0].target, "/ops/9");
+  EXPECT_EQ(at_other[0].header("Authorization"), "") << "a credential went to another origin";
+}
+
 TEST(UpstreamProtocol, ImmediateFinalAnswerToTheSubmit) {
   Harness h([](const fake_request&) {
     return fake_action::json(200, R"({"status":"succeeded","result":{"fast":true}})");

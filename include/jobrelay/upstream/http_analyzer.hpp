@@ -9,6 +9,7 @@
 
 #include "jobrelay/upstream/analyzer.hpp"
 #include "jobrelay/upstream/http_client.hpp"
+#include "jobrelay/upstream/target.hpp"
 
 namespace jobrelay::upstream {
 
@@ -39,6 +40,10 @@ class http_analyzer final : public analyzer {
   http_client& client_;
   http_analyzer_options options_;
   std::string submit_url_;
+  // Where upstream.headers may go (the base URL's scheme, host and port):
+  // they often carry a credential, and an operation URL or redirect may
+  // name any host.
+  std::optional<detail::origin> headers_origin_;
 };
 
 // Resolves an Operation-Location/Location value against the URL it came
