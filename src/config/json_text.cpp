@@ -3,6 +3,8 @@
 #include <set>
 #include <vector>
 
+#include "jobrelay/json_guard.hpp"
+
 namespace jobrelay::config_detail {
 namespace {
 
@@ -77,6 +79,13 @@ const char* type_phrase(const json& v) {
 }  // namespace
 
 std::variant<json, std::string> parse_config_document(const std::string& text) {
+  // nlohmann's parser recurses and the finder copies a path per level: a file
+  // nested a million deep took gigabytes and minutes before saying anything.
+  // A configuration is a few levels deep.
+  constexpr std::size_t max_depth = 16;
+  if (const auto shape = validate_json(text, max_depth);
+      !shape && shape.error() == errc::json_too_deep)
+    return "invalid JSON: nested deeper than " + std::to_string(max_depth) + " levels";
   duplicate_finder finder;
   json doc;
   try {

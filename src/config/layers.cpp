@@ -97,12 +97,16 @@ bool env_to_json(value_kind kind, const std::string& text, json& out, std::strin
         }
         return true;
       }
+      // Empty text is the empty list. Otherwise every item counts, empty ones
+      // too, so the key's check refuses them: "," dropped to no items would
+      // have turned auth.api_keys off without a word.
       out = json::array();
+      if (t.empty()) return true;
       std::size_t start = 0;
       while (start <= t.size()) {
         auto comma = t.find(',', start);
         if (comma == std::string::npos) comma = t.size();
-        if (auto item = trim(t.substr(start, comma - start)); !item.empty()) out.push_back(item);
+        out.push_back(trim(t.substr(start, comma - start)));
         start = comma + 1;
       }
       return true;
@@ -153,7 +157,7 @@ void apply_flag(const std::string& flag, const std::string& key_path, const std:
 }
 
 void finish(config& cfg, error_list& errors) {
-  if (cfg.server.threads == 0) cfg.server.threads = usable_cores();
+  if (cfg.server.threads == 0) cfg.server.threads = std::min(usable_cores(), 1024u);
 
   const auto& p = cfg.polling;
   if (p.upstream_max_ms < p.upstream_initial_ms)

@@ -173,9 +173,9 @@ INSTANTIATE_TEST_SUITE_P(
     EachKind, ConfigBadValue,
     testing::Values(
         bad_value{R"({"server": {"threads": "abc"}})",
-                  R"(server.threads: expected an integer >= 1, got "abc")"},
+                  R"(server.threads: expected an integer between 1 and 1024, got "abc")"},
         bad_value{R"({"server": {"threads": 0}})",
-                  "server.threads: expected an integer >= 1, got 0"},
+                  "server.threads: expected an integer between 1 and 1024, got 0"},
         bad_value{R"({"server": {"threads": 2.5}})", "server.threads: expected an integer"},
         bad_value{R"({"server": {"idle_timeout_ms": -5}})",
                   "server.idle_timeout_ms: expected an integer >= 1, got -5"},
@@ -371,9 +371,25 @@ TEST(Config, EmptyEnvironmentListClearsTheList) {
   EXPECT_TRUE(c.auth.api_keys.empty());
 }
 
+// "," (or "k1,,k2", "k1,") is a typo, not a list without keys: dropped
+// items would have switched auth off without a word.
+TEST(Config, AnEmptyItemInAnEnvironmentListIsAnError) {
+  for (const char* text : {",", "k1,,k2", "k1, "}) {
+    const auto m = parse_error("{}", env_of({{"JOBRELAY_AUTH__API_KEYS", text}}));
+    EXPECT_NE(m.find("JOBRELAY_AUTH__API_KEYS (auth.api_keys): item "), std::string::npos)
+        << text << ": " << m;
+  }
+  EXPECT_NE(parse_error("{}", env_of({{"JOBRELAY_SERVER__TRUSTED_PROXIES", "10.0.0.0/8,"}}))
+                .find("server.trusted_proxies"),
+            std::string::npos);
+  const config c = parse_ok("{}", env_of({{"JOBRELAY_AUTH__API_KEYS", " k1 , k2 "}}));
+  EXPECT_EQ(c.auth.api_keys, (std::vector<std::string>{"k1", "k2"}));
+}
+
 TEST(Config, InvalidEnvironmentValueNamesTheVariableAndTheKey) {
-  EXPECT_EQ(parse_error("{}", env_of({{"JOBRELAY_SERVER__THREADS", "abc"}})),
-            R"(JOBRELAY_SERVER__THREADS (server.threads): expected an integer >= 1, got "abc")");
+  EXPECT_EQ(
+      parse_error("{}", env_of({{"JOBRELAY_SERVER__THREADS", "abc"}})),
+      R"(JOBRELAY_SERVER__THREADS (server.threads): expected an integer between 1 and 1024, got "abc")");
   EXPECT_NE(parse_error("{}", env_of({{"JOBRELAY_UPSTREAM__TLS__VERIFY", "maybe"}}))
                 .find("JOBRELAY_UPSTREAM__TLS__VERIFY (upstream.tls.verify)"),
             std::string::npos);
@@ -386,6 +402,19 @@ TEST(Config, InvalidJsonNamesLineAndColumn) {
   const std::string m = parse_error("{\n  \"server\": {\n    \"threads\": 4,\n  }\n}");
   EXPECT_NE(m.find("invalid JSON"), std::string::npos) << m;
   EXPECT_NE(m.find("line 4, column 3"), std::string::npos) << m;
+}
+
+// nlohmann's parser recurses: a file nested a million deep used to take
+// gigabytes and minutes before start-up said anything.
+TEST(Config, ADeeplyNestedFileIsRefusedAtOnce) {
+  const std::size_t depth = 1'000'000;
+  const std::string deep = "{\"x\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  const auto m = parse_error(deep);
+  EXPECT_NE(m.find("invalid JSON: nested deeper than 16 levels"), std::string::npos) << m;
+  EXPECT_NE(parse_error(R"({"server": {"threads": 100000}})")
+                .find("server.threads: expected an integer between 1 and 1024"),
+            std::string::npos)
+      << parse_error(R"({"server": {"threads": 100000}})");
 }
 
 TEST(Config, TopLevelMustBeAnObject) {
