@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobrelay/api/service.hpp"
+#include "jobrelay/api/upstream_health.hpp"
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/store/results_store.hpp"
 #include "jobrelay/version.hpp"
@@ -40,26 +41,27 @@ void add_ops_routes(http::router& r, service& s) {
   r.add(http::verb::get, "/stats", [&s](http::request_context&) -> boost::asio::awaitable<http::response> {
     const auto st = s.store.stats();
     const auto uptime = std::chrono::duration<double>(s.clk.now() - s.started_at).count();
-    co_return json_answer(
-        http::status::ok,
-        {{"version", std::string(version)},
-         {"uptime_seconds", uptime},
-         {"jobs",
-          {{"total", st.jobs},
-           {"queued", st.queued},
-           {"running", st.running},
-           {"succeeded", st.succeeded},
-           {"failed", st.failed},
-           {"active_pollers", s.engine.active()}}},
-         {"cache", {{"bytes", st.bytes}, {"expired", st.expired}, {"evicted", st.evicted}}},
-         {"held",
-          {{"long_polls", s.long_polls.load()},
-           {"event_streams", s.event_streams.load()},
-           {"submits", s.engine.waiting_for_room()}}},
-         {"upstream",
-          {{"base_url", s.cfg.upstream.base_url},
-           {"pending_submits", s.engine.pending_submits()},
-           {"max_pending_submits", s.cfg.upstream.max_pending_submits}}}});
+    nlohmann::json body = {
+        {"version", std::string(version)},
+        {"uptime_seconds", uptime},
+        {"jobs",
+         {{"total", st.jobs},
+          {"queued", st.queued},
+          {"running", st.running},
+          {"succeeded", st.succeeded},
+          {"failed", st.failed},
+          {"active_pollers", s.engine.active()}}},
+        {"cache", {{"bytes", st.bytes}, {"expired", st.expired}, {"evicted", st.evicted}}},
+        {"held",
+         {{"long_polls", s.long_polls.load()},
+          {"event_streams", s.event_streams.load()},
+          {"submits", s.engine.waiting_for_room()}}},
+        {"upstream",
+         {{"base_url", s.cfg.upstream.base_url},
+          {"pending_submits", s.engine.pending_submits()},
+          {"max_pending_submits", s.cfg.upstream.max_pending_submits}}}};
+    if (s.upstream_calls) body["upstream"]["health"] = s.upstream_calls->to_json();
+    co_return json_answer(http::status::ok, body);
   });
 }
 

@@ -1,14 +1,15 @@
 #include "jobrelay/api/service_metrics.hpp"
 
-#include <boost/asio/awaitable.hpp>
 #include <array>
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <unordered_map>
 
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/service.hpp"
+#include "jobrelay/api/upstream_health.hpp"
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/store/results_store.hpp"
 
@@ -124,13 +125,14 @@ class known_children {
 
 }  // namespace
 
-void service_metrics::observe(jobs::engine& engine) {
+void service_metrics::observe(jobs::engine& engine, upstream_health* health) {
   jobs::engine_observer o;
   o.upstream_call = [calls = known_children(upstream_calls),
-                     durations = known_children(upstream_seconds)](
+                     durations = known_children(upstream_seconds), health](
                         std::string_view call, std::string_view outcome, double seconds) mutable {
     calls.at(call, outcome).inc();
     durations.at(call).observe(seconds);
+    if (health) health->record(call, outcome);
   };
   o.finished = [durations = known_children(job_seconds)](jobs::job_status status,
                                                          double seconds) mutable {

@@ -21,6 +21,7 @@
 #include "jobrelay/api/public_url.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/api/service_metrics.hpp"
+#include "jobrelay/api/upstream_health.hpp"
 #include "jobrelay/http/server.hpp"
 #include "jobrelay/jobs/change_feed.hpp"
 #include "jobrelay/jobs/engine.hpp"
@@ -180,7 +181,8 @@ struct application::impl {
     svc.link_prefix = api::link_prefix(cfg.server.public_url);
     stores.wire(feed);
     service_metrics.watch(svc, [this] { return server.open_connections(); });
-    service_metrics.observe(engine);
+    svc.upstream_calls = &upstream_health;
+    service_metrics.observe(engine, &upstream_health);
   }
 
   http::router make_routes() {
@@ -227,6 +229,7 @@ struct application::impl {
   api::client_gate gate;
   jobs::change_feed feed;
   api::service svc;
+  api::upstream_health upstream_health{real_clock()};
   metrics::registry registry;
   api::service_metrics service_metrics;
   http::router routes;

@@ -148,6 +148,36 @@ TEST(UpstreamProtocol, ConfiguredHeadersGoToTheBaseOriginOnly) {
   EXPECT_EQ(at_other[0].header("Authorization"), "") << "a credential went to another origin";
 }
 
+// API.md: /stats shows the upstream's health. An upstream answering 503
+// shows as failing, with what failed; a healthy one as ok.
+TEST(UpstreamProtocol, StatsShowTheUpstreamHealth) {
+  std::atomic<bool> down{true};
+  Harness h(
+      [&down](const fake_request& r) {
+        if (down) return fake_action::json(503, "{}");
+        if (r.method == "POST") return accepted();
+        return fake_action::json(200, R"({"status":"succeeded","result":1})");
+      },
+      [](config& c) { c.upstream.max_retries = 100; });
+  const auto health = [&] {
+    return json::parse(http_get(h.svc.port(), "/stats").body)["upstream"]["health"];
+  };
+  EXPECT_EQ(health()["status"], "unknown");
+  const auto id = h.submit();
+  for (int i = 0; i < 500 && health()["status"] != "failing"; ++i)
+    std::this_thread::sleep_for(10ms);
+  auto seen = health();
+  EXPECT_EQ(seen["status"], "failing") << seen;
+  EXPECT_EQ(seen["last_failure"], "submit transient") << seen;
+  EXPECT_GE(seen["consecutive_failures"].get<int>(), 1);
+  down = false;
+  h.finish(id, 200);
+  seen = health();
+  EXPECT_EQ(seen["status"], "ok") << seen;
+  EXPECT_EQ(seen["consecutive_failures"], 0);
+  EXPECT_TRUE(seen["last_ok_at"].is_string());
+}
+
 TEST(UpstreamProtocol, ImmediateFinalAnswerToTheSubmit) {
   Harness h([](const fake_request&) {
     return fake_action::json(200, R"({"status":"succeeded","result":{"fast":true}})");

@@ -21,6 +21,7 @@ class results_store;
 namespace jobrelay::api {
 
 class client_gate;
+class upstream_health;
 
 struct service {
   const config& cfg;
@@ -38,6 +39,8 @@ struct service {
   std::chrono::milliseconds sse_keepalive{15000};
   // Before the paths in a document's links: server.public_url's path.
   std::string link_prefix{};
+  // How the upstream calls went, for /stats; none: not reported.
+  const upstream_health* upstream_calls{};
 };
 
 // Counts a held request (long poll, event stream) while it lives.

@@ -15,6 +15,7 @@ class engine;
 namespace jobrelay::api {
 
 struct service;
+class upstream_health;
 
 struct service_metrics {
   explicit service_metrics(metrics::registry& r);
@@ -27,8 +28,9 @@ struct service_metrics {
 
   // Gauges and counters kept elsewhere, read at scrape time.
   void watch(service& s, std::function<std::size_t()> open_connections);
-  // Feeds upstream call and job duration figures from the engine.
-  void observe(jobs::engine& engine);
+  // Feeds upstream call and job duration figures from the engine, and each
+  // call's outcome to `health` (/stats) when given.
+  void observe(jobs::engine& engine, upstream_health* health = nullptr);
 };
 
 // Counts and times every request by route pattern and status code: the
