@@ -107,19 +107,9 @@ TEST(EndToEnd, FullJobTableAnswers503WithRetryAfter) {
   EXPECT_EQ(http_get(svc.port(), "/healthz").status, 200u);
 }
 
-TEST(EndToEnd, PublicUrlConfiguresTheAbsoluteUrls) {
-  running_mock mock({});
-  auto cfg = test_config(mock.base_url());
-  cfg.server.public_url = "https://api.example.com";
-  running_service svc(cfg);
-  auto posted = http_post(svc.port(), "/analyze", "{}");
-  const std::string id = json::parse(posted.body)["id"];
-  EXPECT_EQ(posted.header("Location"), "https://api.example.com/results/" + id);
-}
-
-// A public_url with a path (a proxy that serves jobrelay under /jobrelay):
-// Location and every document's links carry the path.
-TEST(EndToEnd, PublicUrlPathPrefixesTheLinks) {
+// server.public_url makes the absolute URLs; with a path (a proxy that serves
+// jobrelay under /jobrelay), Location and every document's links carry it.
+TEST(EndToEnd, PublicUrlConfiguresTheAbsoluteUrlsAndTheLinks) {
   running_mock mock({});
   auto cfg = test_config(mock.base_url());
   cfg.server.public_url = "https://api.example.com/jobrelay";
