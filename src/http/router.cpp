@@ -70,6 +70,17 @@ const router::route* router::match(std::string_view path, verb method, std::stri
       return &r;
     }
   }
+  // RFC 9110 9.3.2: HEAD is GET without the body (the server drops it), so
+  // load balancers' HEAD checks and clients' HEAD probes work wherever GET does.
+  if (method == verb::head) {
+    for (const auto& r : routes_) {
+      std::string_view candidate;
+      if (r.method == verb::get && path_matches(r, candidate)) {
+        param = candidate;
+        return &r;
+      }
+    }
+  }
   // No route for this method: the Allow list of a 405 (empty: a 404). Only
   // now, so a matched request builds no string.
   for (const auto& r : routes_) {
@@ -79,6 +90,7 @@ const router::route* router::match(std::string_view path, verb method, std::stri
     if (allow.find(name) == std::string::npos) {
       if (!allow.empty()) allow += ", ";
       allow.append(name.data(), name.size());
+      if (r.method == verb::get) allow += ", HEAD";
     }
   }
   return nullptr;

@@ -93,7 +93,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
                               const asio::ip::address& peer, session_slot& slot);
   asio::awaitable<bool> write_stream(connection_io io, beast::flat_buffer& buffer, response& res,
                                      unsigned version, bool keep_alive, std::string_view request_id,
-                                     const stream_producer& produce, std::uint64_t& body_bytes);
+                                     const stream_producer& produce, std::uint64_t& body_bytes,
+                                     bool head_only);
   // The access-log hook, after the last byte of an answer was written (or not).
   void report(const request_context* ctx, std::string_view request_id,
               const asio::ip::address& peer, unsigned status, std::uint64_t body_bytes,
@@ -164,7 +165,7 @@ struct unwritten {
 // whose completion Asio posts back through the scheduler even when the bytes
 // left at once (bench/README.md). Only what did not fit is left to wait for.
 unwritten write_now(tcp::socket& socket, response& res, unsigned version, bool keep_alive,
-                    std::string_view request_id, std::string& head) {
+                    std::string_view request_id, std::string& head, bool head_only = false) {
   res.version(version);
   // Framing and the connection's fate are ours alone: a handler's stray
   // length, coding or Connection would contradict them. One walk over the
@@ -176,7 +177,9 @@ unwritten write_now(tcp::socket& socket, response& res, unsigned version, bool k
   }
   if (has_no_body(res.result_int())) res.body().clear();
   serialize_head(head, res, keep_alive, request_id);
-  const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(res.body())};
+  // A HEAD's answer says the length GET's body would have, and sends none.
+  const std::array<asio::const_buffer, 2> whole{
+      asio::buffer(head), head_only ? asio::const_buffer() : asio::buffer(res.body())};
   boost::system::error_code ec;
   const std::size_t sent = socket.write_some(whole, ec);
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return {{}, true};
@@ -498,15 +501,17 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
     }
     const bool keep_alive = keeps_alive(req) && keeps_alive(res) && !draining.load();
     const unsigned status_code = res.result_int();
-    std::uint64_t body_bytes = res.body().size();
+    const bool head_only = req.method() == verb::head;
+    std::uint64_t body_bytes = head_only ? 0 : res.body().size();
     bool written = false;
     if (ctx.stream && res.result() == status::ok) {
       body_bytes = 0;
       written = co_await write_stream(io, buffer, res, version, keep_alive, request_id, ctx.stream,
-                                      body_bytes);
+                                      body_bytes, head_only);
     } else {
       // Not write_response: the common case, written at once, then needs no coroutine.
-      const auto left = write_now(io.socket, res, version, keep_alive, request_id, slot.head);
+      const auto left =
+          write_now(io.socket, res, version, keep_alive, request_id, slot.head, head_only);
       written = !left.failed && left.empty();
       if (!written && !left.failed)
         written = co_await write_within(io, left.rest, options.idle_timeout);
@@ -547,7 +552,7 @@ asio::awaitable<bool> server::impl::write_stream(connection_io io, beast::flat_b
                                                  response& res, unsigned version, bool keep_alive,
                                                  std::string_view request_id,
                                                  const stream_producer& produce,
-                                                 std::uint64_t& body_bytes) {
+                                                 std::uint64_t& body_bytes, bool head_only) {
   const bool buffer_is_empty = buffer.size() == 0;
   if (buffer_is_empty) buffer.shrink_to_fit();  // a stream holds the connection for long
   bhttp::message<false, bhttp::empty_body, fields> head{std::move(res.base())};
@@ -560,6 +565,7 @@ asio::awaitable<bool> server::impl::write_stream(connection_io io, beast::flat_b
   if (auto [ec, n] = co_await bhttp::async_write_header(io.socket, serializer, nothrow); ec)
     co_return false;
   io.deadline.clear();
+  if (head_only) co_return true;  // the stream's head, never its events
   chunk_sink sink(io, options.idle_timeout, body_bytes);
   co_await produce(sink);
   if (sink.failed()) co_return false;

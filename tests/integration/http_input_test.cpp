@@ -279,6 +279,45 @@ TEST_F(HttpInput, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(r.header("Allow"), "POST");
 }
 
+// Load balancers and clients probe with HEAD: the head GET would send, with
+// its Content-Length, and no body; the connection carries on.
+TEST_F(HttpInput, HeadIsGetWithoutTheBody) {
+  const auto get = http_get(svc.port(), "/healthz");
+  ASSERT_EQ(get.status, 200u);
+  auto raw = raw_exchange(svc.port(),
+                          "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(status_of(raw), 200u) << raw;
+  const auto first_end = raw.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << raw;
+  const std::string head = raw.substr(0, first_end);
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(get.body.size())), std::string::npos)
+      << head;
+  // The next bytes are the GET's answer, not a body of the HEAD's.
+  EXPECT_EQ(raw.compare(first_end + 4, 15, "HTTP/1.1 200 OK"), 0) << raw;
+  EXPECT_NE(raw.find(get.body), std::string::npos) << raw;
+
+  // A job document: ETag and the length, no body.
+  const auto posted = http_post(svc.port(), "/analyze", "{}");
+  const std::string id = json::parse(posted.body)["id"];
+  const auto head_of = [&](const std::string& path) {
+    return raw_exchange(svc.port(),
+                        "HEAD " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  };
+  raw = head_of("/results/" + id);
+  const auto status = status_of(raw);
+  EXPECT_TRUE(status == 200u || status == 202u) << raw;
+  EXPECT_NE(raw.find("ETag: \""), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Content-Length: "), std::string::npos) << raw;
+  EXPECT_EQ(raw.size(), raw.find("\r\n\r\n") + 4) << "a body followed the head: " << raw;
+  // An event stream's head, and no events.
+  raw = head_of("/results/" + id + "/events");
+  EXPECT_EQ(status_of(raw), 200u) << raw;
+  EXPECT_NE(raw.find("text/event-stream"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("data:"), std::string::npos) << raw;
+  EXPECT_EQ(raw.size(), raw.find("\r\n\r\n") + 4) << raw;
+}
+
 TEST(HttpLimits, ConnectionsBeyondMaxConnectionsAreRefused) {
   running_mock mock({});
   auto cfg = test_config(mock.base_url());

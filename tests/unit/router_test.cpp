@@ -55,7 +55,18 @@ TEST(Router, UnknownPathIs404ProblemAndWrongMethodIs405WithAllow) {
   EXPECT_EQ(call(r, verb::get, "/results/a/b").result(), status::not_found);
   res = call(r, verb::post, "/results/abc");
   EXPECT_EQ(res.result(), status::method_not_allowed);
-  EXPECT_EQ(res[field::allow], "GET, DELETE");
+  EXPECT_EQ(res[field::allow], "GET, HEAD, DELETE");
+}
+
+// RFC 9110 9.3.2: HEAD wherever GET; the server, not the handler, drops the body.
+TEST(Router, HeadRunsTheGetRoute) {
+  router r;
+  r.add(verb::get, "/results/{id}", echo("get"));
+  r.add(verb::post, "/analyze", echo("post"));
+  EXPECT_EQ(call(r, verb::head, "/results/abc").body(), "get:abc");
+  const auto res = call(r, verb::head, "/analyze");
+  EXPECT_EQ(res.result(), status::method_not_allowed);
+  EXPECT_EQ(res[field::allow], "POST");
 }
 
 TEST(Router, PathsLongerThanAnyPatternAreNotFoundAndDeepPatternsAreRefused) {
