@@ -48,6 +48,7 @@ struct parsed_args {
   std::optional<std::string> listen;
   std::optional<std::string> upstream;
   bool help = false;
+  bool version = false;
 };
 
 std::variant<parsed_args, config_error> parse_args(const std::vector<std::string>& args) {
@@ -57,6 +58,10 @@ std::variant<parsed_args, config_error> parse_args(const std::vector<std::string
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       out.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      out.version = true;
       continue;
     }
     // "--flag=value" and "--flag value" are both accepted.
@@ -141,8 +146,9 @@ std::variant<startup_options, config_error> load_startup_options(
     const parsed_args& a = std::get<parsed_args>(parsed);
 
     startup_options out;
-    if (a.help) {
-      out.help = true;
+    if (a.help || a.version) {
+      out.help = a.help;
+      out.version = a.version;
       return out;
     }
 
@@ -195,6 +201,7 @@ std::string usage_text() {
       "                    a missing default file means all defaults)\n"
       "  --listen ADDR     server.listen, e.g. 0.0.0.0:8080 or [::]:8080\n"
       "  --upstream URL    upstream.base_url, e.g. http://127.0.0.1:9000\n"
+      "  --version         print the version and exit\n"
       "  -h, --help        show this text\n"
       "\n"
       "Precedence: defaults < file < environment < options.\n"

@@ -8,17 +8,25 @@
 #include "jobrelay/app/application.hpp"
 #include "jobrelay/config.hpp"
 #include "jobrelay/log.hpp"
+#include "jobrelay/version.hpp"
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   auto loaded = jobrelay::load_startup_options(args, jobrelay::process_env());
   if (auto* err = std::get_if<jobrelay::config_error>(&loaded)) {
-    std::fprintf(stderr, "jobrelay: %s\n(see --help)\n", err->message.c_str());
+    // Some messages name --help already.
+    const bool names_help = err->message.find("--help") != std::string::npos;
+    std::fprintf(stderr, "jobrelay: %s%s\n", err->message.c_str(),
+                 names_help ? "" : " (see --help)");
     return 2;
   }
   auto& opts = std::get<jobrelay::startup_options>(loaded);
   if (opts.help) {
     std::fputs(jobrelay::usage_text().c_str(), stdout);
+    return 0;
+  }
+  if (opts.version) {
+    std::printf("jobrelay %s\n", std::string(jobrelay::version).c_str());
     return 0;
   }
   try {

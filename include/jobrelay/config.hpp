@@ -109,6 +109,7 @@ struct config {
 struct startup_options {
   config cfg;
   bool help = false;
+  bool version = false;
   std::string config_path;  // the file that was read, empty when none
 };
 

@@ -508,6 +508,13 @@ TEST(StartupOptions, HelpNeedsNothingElse) {
             std::string::npos);
 }
 
+TEST(StartupOptions, VersionNeedsNothingElse) {
+  const startup_options o = load_ok({"--version", "--config", "/does/not/exist.json"});
+  EXPECT_TRUE(o.version);
+  EXPECT_FALSE(o.help);
+  EXPECT_NE(jobrelay::usage_text().find("--version"), std::string::npos);
+}
+
 TEST(StartupOptions, NamedFileMustExist) {
   EXPECT_EQ(load_error({"--config", "/does/not/exist.json"}),
             R"(config file "/does/not/exist.json": does not exist)");
