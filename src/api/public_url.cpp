@@ -1,12 +1,27 @@
 #include "jobrelay/api/public_url.hpp"
-#include "jobrelay/text.hpp"
 
+#include <algorithm>
 #include <cctype>
+
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::api {
 namespace {
 
-std::string_view first_list_item(std::string_view s) { return trim_ows(s.substr(0, s.find(','))); }
+// The right-most value of a list header over all its lines: the one the
+// nearest proxy (the trusted one) added or set. Left-most would be whatever
+// the client sent when a proxy appends rather than replaces.
+std::string_view last_list_item(const http::request& req, std::string_view name) {
+  std::string_view last;
+  for (const auto& f : req) {
+    if (!iequals_ascii(std::string_view(f.name_string().data(), f.name_string().size()), name))
+      continue;
+    const std::string_view value(f.value().data(), f.value().size());
+    last = value;
+  }
+  const auto comma = last.rfind(',');
+  return trim_ows(comma == std::string_view::npos ? last : last.substr(comma + 1));
+}
 
 bool is_valid_port(std::string_view p) {
   if (p.empty() || p.size() > 5) return false;
@@ -15,7 +30,7 @@ bool is_valid_port(std::string_view p) {
     if (c < '0' || c > '9') return false;
     v = v * 10 + static_cast<unsigned>(c - '0');
   }
-  return v <= 65535;
+  return v >= 1 && v <= 65535;
 }
 
 }  // namespace
@@ -40,6 +55,21 @@ bool is_valid_host(std::string_view host) {
   if (name.empty()) return false;
   for (char c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return false;
+  // DNS labels: none empty ("..", a leading dot), none starting or ending
+  // with '-'; an all-digit last label only in a dotted-quad IPv4 address.
+  std::size_t labels = 0;
+  bool numeric = true, all_numeric = true;
+  for (std::size_t from = 0; from <= name.size();) {
+    const auto dot = std::min(name.find('.', from), name.size());
+    const auto label = name.substr(from, dot - from);
+    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+    numeric = std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (numeric && (label.size() > 3 || std::stoi(std::string(label)) > 255)) all_numeric = false;
+    all_numeric = all_numeric && numeric;
+    ++labels;
+    from = dot + 1;
+  }
+  if (numeric && !(all_numeric && labels == 4)) return false;
   return true;
 }
 
@@ -50,9 +80,9 @@ std::optional<std::string> public_base_url(const http::request& req, bool peer_i
   std::string_view host = trim_ows(req[http::field::host]);
   if (peer_is_trusted_proxy) {
     // Schemes are case-insensitive (RFC 3986 3.1); what we hand out is lower case.
-    const auto proto = to_lower_ascii(std::string(first_list_item(req["X-Forwarded-Proto"])));
+    const auto proto = to_lower_ascii(std::string(last_list_item(req, "X-Forwarded-Proto")));
     if (proto == "https" || proto == "http") scheme = proto;
-    const auto fwd_host = first_list_item(req["X-Forwarded-Host"]);
+    const auto fwd_host = last_list_item(req, "X-Forwarded-Host");
     if (is_valid_host(fwd_host)) host = fwd_host;
   }
   if (!is_valid_host(host)) return std::nullopt;

@@ -1,6 +1,7 @@
 // /results: one job (GET with ETag and long poll, DELETE) and many (batch).
 #include <boost/asio/awaitable.hpp>
 #include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "jobrelay/api/admitted_route.hpp"
@@ -21,20 +22,33 @@ namespace {
 using http::status;
 constexpr std::size_t max_batch_ids = 100;
 
+// Whole seconds; more than an unsigned holds is as good as the most (the
+// caller caps it at polling.max_wait_seconds anyway).
 std::optional<unsigned> parse_seconds(std::string_view text) {
   unsigned value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  if (text.empty() || ptr != text.data() + text.size()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range) return std::numeric_limits<unsigned>::max();
+  if (ec != std::errc()) return std::nullopt;
   return value;
 }
 
 // RFC 7240 `Prefer: wait=N`, among other preferences; nullopt when absent.
+// Names compare case-insensitively, "=" may have spaces around it, and the
+// value may be a quoted string.
 std::optional<unsigned> prefer_wait(std::string_view prefer) {
   while (!prefer.empty()) {
     const auto sep = prefer.find_first_of(",;");
-    const auto item = trim_ows(prefer.substr(0, sep));
+    const auto item = prefer.substr(0, sep);
     prefer = sep == prefer.npos ? std::string_view{} : prefer.substr(sep + 1);
-    if (item.size() > 5 && item.substr(0, 5) == "wait=") return parse_seconds(item.substr(5));
+    const auto eq = item.find('=');
+    if (eq == item.npos) continue;
+    const auto name = trim_ows(item.substr(0, eq));
+    if (name.size() != 4 || to_lower_ascii(std::string(name)) != "wait") continue;
+    auto value = trim_ows(item.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return parse_seconds(value);
   }
   return std::nullopt;
 }

@@ -31,6 +31,7 @@
 #include "jobrelay/http/wire.hpp"
 #include "jobrelay/listen_address.hpp"
 #include "jobrelay/log.hpp"
+#include "jobrelay/text.hpp"
 
 namespace jobrelay::http {
 namespace asio = boost::asio;
@@ -420,12 +421,29 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       report(nullptr, request_id, peer, res.result_int(), res.body().size(), started, written);
     };
     const unsigned version = head.version();
-    // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
-    // cannot be framed; guessing is how requests get smuggled.
-    if (head.count(field::transfer_encoding) > 0 && !parser.chunked()) {
-      auto res = own(head, bad_request("Transfer-Encoding must end with chunked"));
+    // RFC 9112 3.2: an HTTP/1.1 request without Host, or any with two.
+    if (const auto hosts = head.count(field::host); hosts > 1 || (hosts == 0 && version >= 11)) {
+      auto res = own(head, bad_request("an HTTP/1.1 request needs exactly one Host header"));
       co_await refuse_early(res);
       co_return;
+    }
+    // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
+    // cannot be framed; guessing is how requests get smuggled.
+    if (const auto codings = head.count(field::transfer_encoding); codings > 0) {
+      if (!parser.chunked()) {
+        auto res = own(head, bad_request("Transfer-Encoding must end with chunked"));
+        co_await refuse_early(res);
+        co_return;
+      }
+      // RFC 9112 6.1: a coding the server does not decode (gzip, chunked)
+      // is 501, not a body taken as if it were plain.
+      if (codings > 1 || !iequals_ascii(trim_ows(head[field::transfer_encoding]), "chunked")) {
+        auto res = own(
+            head, problem_response(status::not_implemented, "unsupported-coding", "Not Implemented",
+                                   "the only transfer coding supported is chunked"));
+        co_await refuse_early(res);
+        co_return;
+      }
     }
     const bool has_body_framing = parser.content_length().has_value() || parser.chunked();
     const bool wants_body =

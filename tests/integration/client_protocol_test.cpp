@@ -167,12 +167,20 @@ TEST(LongPoll, PreferWaitIsEchoedAndCappedByMaxWait) {
   Service t([](config& c) { c.polling.max_wait_seconds = 1; });
   const auto id = t.submit();
   t.running(id);
-  const auto started = clock_type::now();
+  auto started = clock_type::now();
   auto r = http_get(t.svc.port(), "/results/" + id, {{"Prefer", "respond-async, wait=30"}});
   EXPECT_EQ(r.status, 202u);
   EXPECT_EQ(r.header("Preference-Applied"), "wait=1");
   EXPECT_GE(clock_type::now() - started, 900ms);
   EXPECT_LT(clock_type::now() - started, 5s);
+  // RFC 7240: names are case-insensitive, "=" may have spaces, values may be quoted.
+  r = http_get(t.svc.port(), "/results/" + id, {{"Prefer", "WAIT = \"2\""}});
+  EXPECT_EQ(r.header("Preference-Applied"), "wait=1");
+  // A wait past what an unsigned holds is capped like any other.
+  started = clock_type::now();
+  r = http_get(t.svc.port(), "/results/" + id + "?wait=4294967297");
+  EXPECT_EQ(r.status, 202u) << r.body;
+  EXPECT_GE(clock_type::now() - started, 900ms);
 }
 
 TEST(LongPoll, AnswersAtOnceWhenTerminalOrAlreadyDifferent) {

@@ -115,6 +115,28 @@ TEST_F(HttpInput, ChunkExtensionsAndTrailersAreBounded) {
   expect_still_serving();
 }
 
+// RFC 9112 3.2 and 6.1: Host exactly once in HTTP/1.1; a transfer coding we
+// do not decode is 501, not a body taken as plain.
+TEST_F(HttpInput, HostOnceAndNoCodingButChunked) {
+  auto raw = raw_exchange(svc.port(), "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u) << raw;
+  EXPECT_NE(raw.find("exactly one Host header"), std::string::npos) << raw;
+  raw = raw_exchange(svc.port(),
+                     "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u) << raw;
+  raw = raw_exchange(svc.port(), "GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 200u) << "HTTP/1.0 has no Host requirement: " << raw;
+  raw = raw_exchange(svc.port(),
+                     "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 501u) << raw;
+  raw = raw_exchange(svc.port(),
+                     "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: Chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 202u) << raw;
+  expect_still_serving();
+}
+
 TEST_F(HttpInput, PostWithoutLengthIs411) {
   auto raw = raw_exchange(svc.port(),
                           "POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n");

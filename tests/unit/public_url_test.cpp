@@ -31,6 +31,29 @@ TEST(PublicUrl, ForwardedProtoIsCaseInsensitiveAndHandedOutInLowerCase) {
   EXPECT_EQ(public_base_url(req, true, ""), "https://internal:8080");
 }
 
+// A proxy that appends to a client's X-Forwarded-* leaves the client's value
+// first: the right-most value, over every line of the header, is the proxy's.
+TEST(PublicUrl, ForwardedHeadersTakeTheRightMostValue) {
+  auto req = with_headers({{"Host", "internal:8080"},
+                           {"X-Forwarded-Proto", "http, https"},
+                           {"X-Forwarded-Host", "evil.example, api.example.com"}});
+  EXPECT_EQ(public_base_url(req, true, ""), "https://api.example.com");
+  http::request lines{http::verb::post, "/analyze", 11};
+  lines.set("Host", "internal:8080");
+  lines.insert("X-Forwarded-Host", "evil.example");
+  lines.insert("X-Forwarded-Host", "api.example.com");
+  EXPECT_EQ(public_base_url(lines, true, ""), "http://api.example.com");
+}
+
+TEST(PublicUrl, HostNamesAreDnsNamesOrAddresses) {
+  for (const char* good : {"a", "api.example.com", "x-y.example:8080", "127.0.0.1", "10.0.0.1:1",
+                           "[::1]", "host_1.internal"})
+    EXPECT_TRUE(is_valid_host(good)) << good;
+  for (const char* bad : {"..", "-", "a..b", ".a", "a.", "-a.example", "a-.example", "1.2.3.4.5",
+                          "1.2.3", "256.1.1.1", "evil.com:0", "a:", "[]"})
+    EXPECT_FALSE(is_valid_host(bad)) << bad;
+}
+
 TEST(PublicUrl, LinkPrefixIsThePathOfThePublicUrl) {
   EXPECT_EQ(link_prefix(""), "");
   EXPECT_EQ(link_prefix("https://api.example.com"), "");
