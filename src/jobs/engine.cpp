@@ -19,6 +19,7 @@
 #include "jobrelay/jobs/schedules.hpp"
 #include "jobrelay/jobs/wakeup_queue.hpp"
 #include "jobrelay/log.hpp"
+#include "jobrelay/log_throttle.hpp"
 #include "jobrelay/store/results_store.hpp"
 #include "jobrelay/string_table.hpp"
 #include "jobrelay/text.hpp"
@@ -166,6 +167,8 @@ struct engine::impl {
   engine_observer observer;
   std::shared_ptr<counters> count = std::make_shared<counters>();
   std::atomic<bool> stopped{false};
+  // An outage of the store or the upstream fails every job's call at once.
+  log_throttle store_warnings, retry_warnings;
 
   // The jobs this replica works on, keyed by a view of each job's own id:
   // the entry holds the job, and a job's id never changes, so the key lives
@@ -406,8 +409,9 @@ bool engine::impl::settle_call(const std::shared_ptr<job_run>& job, attempt& a,
     milliseconds wait = retry_backoff(job->failures, options.retry_base, options.retry_cap, unit_random());
     if (a.retry_after) wait = std::max(wait, *a.retry_after);
     ++job->failures;
-    spdlog::warn("job {}: upstream {} failed ({}); retry {}/{} in {} ms", job->state.id, what, a.detail,
-                 job->failures, options.max_retries, wait.count());
+    if (std::string note; retry_warnings.allow(steady::now(), note))
+      spdlog::warn("job {}: upstream {} failed ({}); retry {}/{} in {} ms{}", job->state.id, what,
+                   a.detail, job->failures, options.max_retries, wait.count(), note);
     sleep(job, wait);
     return false;
   }
@@ -523,8 +527,9 @@ asio::awaitable<bool> engine::impl::store_state(job_run& job) {
       job.lease_lost = true;
       co_return false;
     }
-    spdlog::warn("job {}: could not store version {}: {}", job.state.id, job.state.version,
-                 stored.error().message());
+    if (std::string note; store_warnings.allow(steady::now(), note))
+      spdlog::warn("job {}: could not store version {}: {}{}", job.state.id, job.state.version,
+                   stored.error().message(), note);
     job.unstored = true;
   }
   co_return true;
