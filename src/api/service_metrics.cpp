@@ -36,7 +36,8 @@ service_metrics::service_metrics(metrics::registry& r)
       job_seconds(r.histograms("jobrelay_job_duration_seconds",
                                "Time from submit to a terminal status", {"status"}, job_bounds)) {}
 
-void service_metrics::watch(service& s, std::function<std::size_t()> open_connections) {
+void service_metrics::watch(service& s, std::function<std::size_t()> open_connections,
+                            std::function<std::uint64_t()> refused_connections) {
   registry.callback("jobrelay_jobs", "Jobs held, by status", "gauge", {"status"}, [&s] {
     const auto st = s.store.stats();
     return std::vector<metrics::sample>{{{"queued"}, double(st.queued)},
@@ -85,6 +86,11 @@ void service_metrics::watch(service& s, std::function<std::size_t()> open_connec
   registry.callback("jobrelay_open_connections", "Open client connections", "gauge", {},
                     [open_connections] {
                       return std::vector<metrics::sample>{{{}, double(open_connections())}};
+                    });
+  registry.callback("jobrelay_refused_connections_total",
+                    "Connections answered 503 because server.max_connections were open", "counter",
+                    {}, [refused_connections] {
+                      return std::vector<metrics::sample>{{{}, double(refused_connections())}};
                     });
   registry.callback("jobrelay_held_requests", "Requests held open: long polls and event streams",
                     "gauge", {"kind"}, [&s] {

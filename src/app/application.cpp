@@ -180,7 +180,9 @@ struct application::impl {
     svc.sse_keepalive = milliseconds(cfg.server.sse_keepalive_ms);
     svc.link_prefix = api::link_prefix(cfg.server.public_url);
     stores.wire(feed);
-    service_metrics.watch(svc, [this] { return server.open_connections(); });
+    service_metrics.watch(
+        svc, [this] { return server.open_connections(); },
+        [this] { return server.refused_connections(); });
     svc.upstream_calls = &upstream_health;
     service_metrics.observe(engine, &upstream_health);
   }

@@ -31,6 +31,7 @@
 #include "jobrelay/http/wire.hpp"
 #include "jobrelay/listen_address.hpp"
 #include "jobrelay/log.hpp"
+#include "jobrelay/log_throttle.hpp"
 #include "jobrelay/text.hpp"
 
 namespace jobrelay::http {
@@ -58,6 +59,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   handler entry;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::uint64_t> refused{0};  // connections refused at max_connections
+  log_throttle refusal_warnings{std::chrono::seconds(10)};  // the accept loop's alone
   std::atomic<bool> draining{false};
   std::size_t next_context = 0;  // accept loop only
 
@@ -274,16 +277,23 @@ response body_too_large(std::uint64_t limit) {
 }  // namespace
 
 void server::impl::refuse(tcp::socket& socket) {
+  ++refused;
+  if (std::string note; refusal_warnings.allow(std::chrono::steady_clock::now(), note))
+    spdlog::warn("refusing connections: {} open (server.max_connections){}", connections.load(),
+                 note);
   // Best effort, never blocking the accept loop: a fresh socket's send buffer
-  // always takes these few bytes.
-  static const std::string reply = [] {
-    const std::string body =
-        R"({"type":"urn:jobrelay:problem:too-many-connections","title":"Service Unavailable",)"
-        R"("status":503,"detail":"too many open connections; retry shortly"})";
-    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-  }();
+  // always takes these few bytes. Every answer carries an X-Request-Id.
+  static const std::string body =
+      R"({"type":"urn:jobrelay:problem:too-many-connections","title":"Service Unavailable",)"
+      R"("status":503,"detail":"too many open connections; retry shortly"})";
+  static const std::string head =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\nX-Request-Id: ";
+  std::string reply = head;
+  reply += new_request_id();
+  reply += "\r\n\r\n";
+  reply += body;
   boost::system::error_code ec;
   socket.non_blocking(true, ec);
   socket.write_some(asio::buffer(reply), ec);
@@ -640,5 +650,9 @@ unsigned short server::local_port() const {
 }
 
 std::size_t server::open_connections() const { return impl_->connections.load(); }
+
+std::uint64_t server::refused_connections() const {
+  return impl_->refused.load();
+}
 
 }  // namespace jobrelay::http

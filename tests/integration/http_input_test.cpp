@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "jobrelay/http/request_id.hpp"
 #include "service_fixture.hpp"
 
 using namespace jobrelay;
@@ -357,8 +358,15 @@ TEST(HttpLimits, ConnectionsBeyondMaxConnectionsAreRefused) {
   EXPECT_NE(refused.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos)
       << refused;
   EXPECT_NE(refused.find("Retry-After: 1\r\n"), std::string::npos);
+  const auto id_at = refused.find("X-Request-Id: ");
+  ASSERT_NE(id_at, std::string::npos) << "every answer carries an X-Request-Id: " << refused;
+  EXPECT_TRUE(http::is_valid_request_id(refused.substr(id_at + 14, 32))) << refused;
   EXPECT_EQ(json::parse(body)["status"], 503);
   EXPECT_EQ(a.send(req).status, 200u);  // the open ones are unaffected
+  // Counted where an operator looks.
+  http::request metrics_req{http::verb::get, "/metrics", 11};
+  const auto metrics = a.send(metrics_req).body;
+  EXPECT_NE(metrics.find("jobrelay_refused_connections_total 1\n"), std::string::npos) << metrics;
 }
 
 // Slowloris: a head trickled a field at a time, each well within any

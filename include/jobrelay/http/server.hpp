@@ -88,6 +88,8 @@ class server {
   std::string local_address() const;  // "127.0.0.1:8080" / "[::1]:8080"
   unsigned short local_port() const;
   std::size_t open_connections() const;
+  // Connections refused (503) because server.max_connections were open.
+  std::uint64_t refused_connections() const;
 
  private:
   struct impl;
