@@ -6,6 +6,7 @@
 
 #include "jobrelay/api/admitted_route.hpp"
 #include "jobrelay/api/client_gate.hpp"
+#include "jobrelay/api/compression.hpp"
 #include "jobrelay/api/job_access.hpp"
 #include "jobrelay/api/job_response.hpp"
 #include "jobrelay/api/service.hpp"
@@ -13,6 +14,7 @@
 #include "jobrelay/jobs/change_feed.hpp"
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/jobs/job_id.hpp"
+#include "jobrelay/json_escape.hpp"
 #include "jobrelay/store/results_store.hpp"
 #include "jobrelay/text.hpp"
 
@@ -175,8 +177,9 @@ boost::asio::awaitable<http::response> get_batch(service& s, http::request_conte
     const auto id = rest.substr(0, comma);
     rest = comma == rest.npos ? std::string_view{} : rest.substr(comma + 1);
     if (id.empty()) continue;
-    if (!jobs::is_valid_job_id(id)) co_return bad("not a job id: \"" + std::string(id.substr(0, 64)) + "\"");
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id);
+    // Not a job id: no such job, so it is "missing" like an unknown one (as
+    // GET /results/{id} answers it 404), and the rest of the batch stands.
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id.substr(0, 64));
     if (ids.size() > max_batch_ids) co_return bad("at most 100 ids per request");
   }
   if (ids.empty()) co_return bad("give ids=a,b,... (up to 100 job ids)");
@@ -184,6 +187,11 @@ boost::asio::awaitable<http::response> get_batch(service& s, http::request_conte
   const auto now = s.clk.wall_now();
   std::string jobs_part, missing_part;
   for (const auto& id : ids) {
+    if (!jobs::is_valid_job_id(id)) {
+      if (!missing_part.empty()) missing_part += ',';
+      append_json_string(missing_part, id);
+      continue;
+    }
     auto job = co_await s.store.find(id);
     if (!job && job.error() != errc::job_not_found)
       co_return store_unavailable(job.error());
@@ -197,7 +205,17 @@ boost::asio::awaitable<http::response> get_batch(service& s, http::request_conte
   http::response res{status::ok, 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
-  res.body() = "{\"jobs\":{" + jobs_part + "},\"missing\":[" + missing_part + "]}";
+  res.set(http::field::vary, "Accept-Encoding");
+  std::string body = "{\"jobs\":{" + jobs_part + "},\"missing\":[" + missing_part + "]}";
+  // Over 1 KiB, gzip for a client that takes it, as for one job's document.
+  if (body.size() > gzip_min_bytes &&
+      accepts_gzip(http::first_value(ctx.req, http::field::accept_encoding))) {
+    if (auto packed = gzip(body)) {
+      res.set(http::field::content_encoding, "gzip");
+      body = std::move(*packed);
+    }
+  }
+  res.body() = std::move(body);
   co_return res;
 }
 

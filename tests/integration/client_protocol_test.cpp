@@ -402,16 +402,37 @@ TEST(Batch, KnownJobsWithoutResultAndTheMissing) {
   EXPECT_EQ(doc["missing"], json::array({unknown}));
 }
 
-TEST(Batch, TooManyOrMalformedIs400) {
+TEST(Batch, TooManyOrNoneIs400) {
   Service t;
   std::string ids;
   for (int i = 0; i < 101; ++i) ids += (i ? "," : "") + std::string("j_AAAAAAAAAAAAAAAAAAAA") + char('A' + i / 26) + char('A' + i % 26);
-  for (auto target : {"/results?ids=" + ids, std::string("/results"), std::string("/results?ids="),
-                      std::string("/results?ids=../etc")}) {
+  for (auto target :
+       {"/results?ids=" + ids, std::string("/results"), std::string("/results?ids=")}) {
     auto r = http_get(t.svc.port(), target);
     EXPECT_EQ(r.status, 400u) << target.substr(0, 60);
     EXPECT_EQ(json::parse(r.body)["type"], "urn:jobrelay:problem:invalid-batch");
   }
+}
+
+// One stale or garbled id must not cost a client the rest: it is missing,
+// as GET /results/{id} answers it 404. Big answers are gzip'd like a job's.
+TEST(Batch, AMalformedIdIsMissingAndABigAnswerIsGzipped) {
+  Service t;
+  t.up.finished = true;
+  const auto a = t.submit();
+  t.svc.wait_until_terminal(a);
+  auto r = http_get(t.svc.port(), "/results?ids=" + a + ",../etc,j_%22x");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto doc = json::parse(r.body);
+  EXPECT_EQ(doc["jobs"].size(), 1u);
+  EXPECT_EQ(doc["missing"], json::array({"../etc", "j_%22x"}));
+  std::string many = a;
+  for (int i = 0; i < 60; ++i)
+    many += ",j_AAAAAAAAAAAAAAAAAAAA" + std::string{char('A' + i / 26), char('A' + i % 26)};
+  r = http_get(t.svc.port(), "/results?ids=" + many, {{"Accept-Encoding", "gzip"}});
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("Content-Encoding"), "gzip");
+  EXPECT_EQ(r.header("Vary"), "Accept-Encoding");
 }
 
 // ---- Idempotency-Key --------------------------------------------------------
