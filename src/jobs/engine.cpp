@@ -395,7 +395,11 @@ bool engine::impl::settle_call(const std::shared_ptr<job_run>& job, attempt& a,
   const char* what = job->submitted ? "poll" : "submit";
   if (job->done || job->canceled_by_client || job->lease_lost || stopped ||
       steady::now() >= job->deadline) {
-    // Overtaken while the call was out: its outcome means nothing now.
+    // Overtaken while the call was out: its outcome means nothing now. But a
+    // submit the upstream took made an operation, and a deleted (or timed
+    // out, see time_out) job must not leave it running there.
+    if (a.kind == upstream::attempt::outcome::accepted && job->state.operation_url.empty())
+      job->state.operation_url = a.operation_url;
     if (job->canceled_by_client && !job->state.operation_url.empty())
       cancel_upstream(job->state.operation_url);
     if (job->canceled_by_client || job->lease_lost || stopped) finish(*job);

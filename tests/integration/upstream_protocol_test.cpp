@@ -5,10 +5,11 @@
 
 #include <atomic>
 #include <future>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "fake_upstream.hpp"
+#include "scripted_upstream.hpp"
 #include "service_fixture.hpp"
 #include "test_tls.hpp"
 
@@ -545,6 +546,29 @@ TEST(UpstreamProtocol, ARequestHeldForRoomWhenADrainBeginsIsToldTheServerIsDrain
   EXPECT_EQ(json::parse(reply.body)["type"], "urn:jobrelay:problem:draining") << reply.body;
   stopping.get();
   EXPECT_EQ(submits_answered.load(), 0) << "the held request was never submitted";
+}
+
+// A DELETE while the submit is out: once the upstream answers it with an
+// operation, that operation is canceled too, not left running there.
+TEST(UpstreamProtocol, ADeleteWhileTheSubmitIsOutCancelsTheOperationItMade) {
+  scripted_upstream up([](const recorded_request& r) {
+    if (r.method == "POST")
+      return upstream_action::respond(202, "").header("Operation-Location", "/ops/7").after(400ms);
+    if (r.method == "DELETE") return upstream_action::respond(204, "");
+    return upstream_action::respond(200, R"({"status":"running"})");
+  });
+  running_service svc(test_config(up.base_url()));
+  const auto posted = http_post(svc.port(), "/analyze", "{}");
+  ASSERT_EQ(posted.status, 202u);
+  const std::string id = json::parse(posted.body)["id"];
+  ASSERT_TRUE(up.wait_for_requests(1));  // the submit is out
+  EXPECT_EQ(
+      http_request(svc.port(), jobrelay::http::verb::delete_, "/results/" + id, "", {}).status,
+      204u);
+  ASSERT_TRUE(up.wait_for_requests(2)) << "no DELETE of the operation the submit made";
+  const auto seen = up.requests();
+  EXPECT_EQ(seen[1].method, "DELETE");
+  EXPECT_EQ(seen[1].target, "/ops/7");
 }
 
 // A DELETE while the job's poll is out: the job is gone at once, the call is
