@@ -113,7 +113,7 @@ admission client_gate::impl::identify(const http::request_context& ctx,
     } else if (!link_token_job.empty() && authorization.empty() &&
                tokens.verify(link_token_job, query_param(ctx.query, "token"), clk.wall_now())) {
       a.via_link_token = true;
-      a.client_id = network_id;
+      a.client_id = limit::client_key(network_id);
     } else {
       auto res = http::problem_response(
           http::status::unauthorized, "unauthorized", "Unauthorized",
@@ -125,7 +125,7 @@ admission client_gate::impl::identify(const http::request_context& ctx,
       a.rejection = std::move(res);
     }
   } else {
-    a.client_id = network_id;
+    a.client_id = limit::client_key(network_id);
   }
   return a;
 }

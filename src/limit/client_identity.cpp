@@ -169,6 +169,21 @@ std::optional<ip::address> parse_forwarded_entry(std::string_view entry) {
   return parse_plain(entry);
 }
 
+client_id client_key(const client_id& normalized) {
+  if (normalized.find(':') == std::string::npos) return normalized;  // IPv4
+  // The same few clients come again and again (see normalized_address).
+  thread_local std::string last_in, last_out;
+  if (normalized == last_in) return last_out;
+  boost::system::error_code ec;
+  const auto a = ip::make_address_v6(normalized, ec);
+  if (ec) return normalized;
+  auto bytes = a.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  last_in = normalized;
+  last_out = ip::address_v6(bytes).to_string() + "/64";
+  return last_out;
+}
+
 client_id resolve_client(const ip::address& peer, std::span<const std::string_view> forwarded_for,
                          const trusted_proxies& trusted) {
   if (!trusted.contains(peer)) return normalized_address(peer);

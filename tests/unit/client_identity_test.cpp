@@ -9,6 +9,7 @@ namespace {
 
 using boost::asio::ip::make_address;
 using jobrelay::limit::cidr;
+using jobrelay::limit::client_key;
 using jobrelay::limit::resolve_client;
 using jobrelay::limit::trusted_proxies;
 
@@ -148,3 +149,14 @@ TEST(ResolveClient, MultipleHeaderLinesReadAsOneListInOrder) {
 }
 
 }  // namespace
+
+// One IPv6 subscriber has a /64: a bucket per address would be a bucket per
+// request for a client that rotates through it.
+TEST(ClientKey, IPv6ClientsAreKeyedByTheirSlash64) {
+  EXPECT_EQ(client_key("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(client_key("2001:db8:1:1::1"), "2001:db8:1:1::/64");
+  EXPECT_EQ(client_key("2001:db8:1:1::7"), "2001:db8:1:1::/64");
+  EXPECT_EQ(client_key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_key("fe80::1%eth0"), client_key("fe80::1%eth1"));
+  EXPECT_EQ(client_key("::1"), "::/64");
+}

@@ -72,4 +72,10 @@ client_id resolve_client(const boost::asio::ip::address& peer,
                          std::span<const std::string_view> forwarded_for,
                          const trusted_proxies& trusted);
 
+// The key a client's rate-limit buckets (and idempotency keys) are kept
+// under: its IPv4 address, or the /64 of its IPv6 one ("2001:db8:1:1::/64"):
+// one IPv6 subscriber gets a whole /64, and would otherwise get a bucket per
+// address in it. Zone ids (fe80::1%eth0) are dropped the same way.
+client_id client_key(const client_id& normalized);
+
 }  // namespace jobrelay::limit
