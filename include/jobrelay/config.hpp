@@ -34,6 +34,8 @@ struct config {
     unsigned header_timeout_ms = 10000;
     unsigned idle_timeout_ms = 60000;
     unsigned max_connections = 10000;
+    // Bytes of answers waiting for slow readers, over all connections.
+    std::uint64_t max_pending_write_bytes = 268435456;
     // Not a config key: the 15 s keep-alive of event streams (API.md), a
     // field only so that tests need not wait 15 s.
     unsigned sse_keepalive_ms = 15000;

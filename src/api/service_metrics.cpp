@@ -10,6 +10,7 @@
 #include "jobrelay/api/client_gate.hpp"
 #include "jobrelay/api/service.hpp"
 #include "jobrelay/api/upstream_health.hpp"
+#include "jobrelay/http/server.hpp"
 #include "jobrelay/jobs/engine.hpp"
 #include "jobrelay/store/results_store.hpp"
 
@@ -36,8 +37,7 @@ service_metrics::service_metrics(metrics::registry& r)
       job_seconds(r.histograms("jobrelay_job_duration_seconds",
                                "Time from submit to a terminal status", {"status"}, job_bounds)) {}
 
-void service_metrics::watch(service& s, std::function<std::size_t()> open_connections,
-                            std::function<std::uint64_t()> refused_connections) {
+void service_metrics::watch(service& s, const http::server& server) {
   registry.callback("jobrelay_jobs", "Jobs held, by status", "gauge", {"status"}, [&s] {
     const auto st = s.store.stats();
     return std::vector<metrics::sample>{{{"queued"}, double(st.queued)},
@@ -83,15 +83,28 @@ void service_metrics::watch(service& s, std::function<std::size_t()> open_connec
                     "gauge", {}, [&s] {
                       return std::vector<metrics::sample>{{{}, double(s.engine.waiting_for_room())}};
                     });
-  registry.callback("jobrelay_open_connections", "Open client connections", "gauge", {},
-                    [open_connections] {
-                      return std::vector<metrics::sample>{{{}, double(open_connections())}};
-                    });
-  registry.callback("jobrelay_refused_connections_total",
-                    "Connections answered 503 because server.max_connections were open", "counter",
-                    {}, [refused_connections] {
-                      return std::vector<metrics::sample>{{{}, double(refused_connections())}};
-                    });
+  registry.callback("jobrelay_open_connections", "Open client connections", "gauge", {}, [&server] {
+    return std::vector<metrics::sample>{{{}, double(server.open_connections())}};
+  });
+  registry.callback(
+      "jobrelay_refused_connections_total",
+      "Connections answered 503 because server.max_connections were open", "counter", {},
+      [&server] {
+        return std::vector<metrics::sample>{{{}, double(server.refused_connections())}};
+      });
+  registry.callback(
+      "jobrelay_slow_readers_closed_total",
+      "Connections closed, their answer cut short, because it would have passed "
+      "server.max_pending_write_bytes",
+      "counter", {}, [&server] {
+        return std::vector<metrics::sample>{{{}, double(server.slow_readers_closed())}};
+      });
+  registry.callback(
+      "jobrelay_pending_write_bytes",
+      "Bytes of answers waiting for slow readers (server.max_pending_write_bytes)", "gauge", {},
+      [&server] {
+        return std::vector<metrics::sample>{{{}, double(server.pending_write_bytes())}};
+      });
   registry.callback("jobrelay_held_requests", "Requests held open: long polls and event streams",
                     "gauge", {"kind"}, [&s] {
                       return std::vector<metrics::sample>{{{"long_poll"}, double(s.long_polls.load())},

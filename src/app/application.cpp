@@ -172,7 +172,8 @@ struct application::impl {
                 milliseconds(cfg.server.idle_timeout_ms), cfg.server.max_connections,
                 cfg.limits.max_body_bytes, /*one_thread=*/true, api::cors_decorator(cfg),
                 api::make_access_log(cfg, gate),
-                api::request_metrics(service_metrics, routes.patterns()), connection_targets()},
+                api::request_metrics(service_metrics, routes.patterns()), connection_targets(),
+                cfg.server.max_pending_write_bytes},
                api::with_cors(routes.as_handler(), cfg)),
         signals(ioc),
         sweeper(ioc),
@@ -180,9 +181,7 @@ struct application::impl {
     svc.sse_keepalive = milliseconds(cfg.server.sse_keepalive_ms);
     svc.link_prefix = api::link_prefix(cfg.server.public_url);
     stores.wire(feed);
-    service_metrics.watch(
-        svc, [this] { return server.open_connections(); },
-        [this] { return server.refused_connections(); });
+    service_metrics.watch(svc, server);
     svc.upstream_calls = &upstream_health;
     service_metrics.observe(engine, &upstream_health);
   }

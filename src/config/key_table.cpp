@@ -176,6 +176,7 @@ std::vector<key_spec> build_table() {
       integer_key("server.header_timeout_ms", FIELD(server.header_timeout_ms), 1),
       integer_key("server.idle_timeout_ms", FIELD(server.idle_timeout_ms), 1),
       integer_key("server.max_connections", FIELD(server.max_connections), 1),
+      integer_key("server.max_pending_write_bytes", FIELD(server.max_pending_write_bytes), 0),
 
       string_key("upstream.base_url", FIELD(upstream.base_url), check_http_base_url),
       string_key("upstream.submit_path", FIELD(upstream.submit_path), check_submit_path),

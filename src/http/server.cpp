@@ -60,6 +60,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::uint64_t> refused{0};  // connections refused at max_connections
+  std::atomic<std::uint64_t> pending_write_bytes{0};  // see max_pending_write_bytes
+  std::atomic<std::uint64_t> slow_readers_closed{0};  // for passing it
+  std::mutex slow_reader_log_mutex;                   // any connection's thread
+  log_throttle slow_reader_warnings{std::chrono::seconds(10)};
   log_throttle refusal_warnings{std::chrono::seconds(10)};  // the accept loop's alone
   std::atomic<bool> draining{false};
   std::size_t next_context = 0;  // accept loop only
@@ -541,8 +545,33 @@ asio::awaitable<void> server::impl::serve(connection_io io, beast::flat_buffer& 
       const auto left =
           write_now(io.socket, res, version, keep_alive, request_id, slot.head, head_only);
       written = !left.failed && left.empty();
-      if (!written && !left.failed)
+      if (!written && !left.failed) {
+        // A slow reader: what the socket did not take waits in memory.
+        const std::uint64_t waiting = left.rest[0].size() + left.rest[1].size();
+        const auto before = pending_write_bytes.fetch_add(waiting);
+        // One answer may always wait, however big: a result larger than the
+        // bound is still served to a client that reads it.
+        if (options.max_pending_write_bytes != 0 && before != 0 &&
+            before + waiting > options.max_pending_write_bytes) {
+          pending_write_bytes.fetch_sub(waiting);
+          ++slow_readers_closed;
+          std::string note;
+          bool log_now;
+          {
+            std::lock_guard lock(slow_reader_log_mutex);
+            log_now = slow_reader_warnings.allow(std::chrono::steady_clock::now(), note);
+          }
+          if (log_now)
+            spdlog::warn(
+                "closing a connection that reads slowly: {} bytes already wait for "
+                "slow readers (server.max_pending_write_bytes){}",
+                before, note);
+          report(&ctx, request_id, peer, status_code, body_bytes, started, false);
+          co_return;
+        }
         written = co_await write_within(io, left.rest, options.idle_timeout);
+        pending_write_bytes.fetch_sub(waiting);
+      }
     }
     report(&ctx, request_id, peer, status_code, body_bytes, started, written);
     if (!written || !keep_alive) co_return;
@@ -653,6 +682,14 @@ std::size_t server::open_connections() const { return impl_->connections.load();
 
 std::uint64_t server::refused_connections() const {
   return impl_->refused.load();
+}
+
+std::uint64_t server::pending_write_bytes() const {
+  return impl_->pending_write_bytes.load();
+}
+
+std::uint64_t server::slow_readers_closed() const {
+  return impl_->slow_readers_closed.load();
 }
 
 }  // namespace jobrelay::http

@@ -6,6 +6,10 @@
 #include <functional>
 
 #include "jobrelay/http/router.hpp"
+
+namespace jobrelay::http {
+class server;
+}
 #include "jobrelay/metrics/registry.hpp"
 
 namespace jobrelay::jobs {
@@ -27,8 +31,7 @@ struct service_metrics {
   metrics::family<metrics::histogram>& job_seconds;       // status
 
   // Gauges and counters kept elsewhere, read at scrape time.
-  void watch(service& s, std::function<std::size_t()> open_connections,
-             std::function<std::uint64_t()> refused_connections);
+  void watch(service& s, const http::server& server);
   // Feeds upstream call and job duration figures from the engine, and each
   // call's outcome to `health` (/stats) when given.
   void observe(jobs::engine& engine, upstream_health* health = nullptr);

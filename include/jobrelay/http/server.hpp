@@ -63,6 +63,11 @@ struct server_options {
   // thread only: its connections then need no strands, and no two I/O threads
   // share a scheduler's lock. The acceptor stays on the server's io_context.
   std::vector<boost::asio::io_context*> connection_contexts = {};
+  // Bytes of answers the socket did not take at once, over all connections:
+  // they wait in memory for slow readers. A connection whose answer would
+  // pass this is closed instead (its answer cut short), unless nothing else
+  // waits. 0: no bound.
+  std::uint64_t max_pending_write_bytes = 0;
 };
 
 class server {
@@ -90,6 +95,10 @@ class server {
   std::size_t open_connections() const;
   // Connections refused (503) because server.max_connections were open.
   std::uint64_t refused_connections() const;
+  // Bytes of answers waiting for slow readers now (max_pending_write_bytes).
+  std::uint64_t pending_write_bytes() const;
+  // Connections closed because their answer would have passed that bound.
+  std::uint64_t slow_readers_closed() const;
 
  private:
   struct impl;
