@@ -71,40 +71,34 @@ void service_metrics::watch(service& s, const http::server& server) {
                           {{"submit"}, double(s.gate.fallbacks(limit_class::submit))},
                           {{"poll"}, double(s.gate.fallbacks(limit_class::poll))}};
                     });
-  registry.callback("jobrelay_upstream_pending_submits",
-                    "Accepted jobs whose submit the upstream has not answered yet (admission bound: "
-                    "upstream.max_pending_submits)",
-                    "gauge", {}, [&s] {
-                      return std::vector<metrics::sample>{{{}, double(s.engine.pending_submits())}};
-                    });
-  registry.callback("jobrelay_held_submits",
-                    "POST /analyze requests held for room under upstream.max_pending_submits "
-                    "(upstream.admission_wait_ms at most)",
-                    "gauge", {}, [&s] {
-                      return std::vector<metrics::sample>{{{}, double(s.engine.waiting_for_room())}};
-                    });
-  registry.callback("jobrelay_open_connections", "Open client connections", "gauge", {}, [&server] {
-    return std::vector<metrics::sample>{{{}, double(server.open_connections())}};
-  });
-  registry.callback(
-      "jobrelay_refused_connections_total",
-      "Connections answered 503 because server.max_connections were open", "counter", {},
-      [&server] {
-        return std::vector<metrics::sample>{{{}, double(server.refused_connections())}};
-      });
-  registry.callback(
-      "jobrelay_slow_readers_closed_total",
-      "Connections closed, their answer cut short, because it would have passed "
-      "server.max_pending_write_bytes",
-      "counter", {}, [&server] {
-        return std::vector<metrics::sample>{{{}, double(server.slow_readers_closed())}};
-      });
-  registry.callback(
-      "jobrelay_pending_write_bytes",
-      "Bytes of answers waiting for slow readers (server.max_pending_write_bytes)", "gauge", {},
-      [&server] {
-        return std::vector<metrics::sample>{{{}, double(server.pending_write_bytes())}};
-      });
+  // The unlabelled ones: one number each, read at scrape time.
+  const auto single = [this](std::string name, std::string help, std::string type,
+                             std::function<double()> read) {
+    registry.callback(std::move(name), std::move(help), std::move(type), {},
+                      [read = std::move(read)] {
+                        return std::vector<metrics::sample>{{{}, read()}};
+                      });
+  };
+  single("jobrelay_upstream_pending_submits",
+         "Accepted jobs whose submit the upstream has not answered yet (admission bound: "
+         "upstream.max_pending_submits)",
+         "gauge", [&s] { return double(s.engine.pending_submits()); });
+  single("jobrelay_held_submits",
+         "POST /analyze requests held for room under upstream.max_pending_submits "
+         "(upstream.admission_wait_ms at most)",
+         "gauge", [&s] { return double(s.engine.waiting_for_room()); });
+  single("jobrelay_open_connections", "Open client connections", "gauge",
+         [&server] { return double(server.open_connections()); });
+  single("jobrelay_refused_connections_total",
+         "Connections answered 503 because server.max_connections were open", "counter",
+         [&server] { return double(server.refused_connections()); });
+  single("jobrelay_slow_readers_closed_total",
+         "Connections closed, their answer cut short, because it would have passed "
+         "server.max_pending_write_bytes",
+         "counter", [&server] { return double(server.slow_readers_closed()); });
+  single("jobrelay_pending_write_bytes",
+         "Bytes of answers waiting for slow readers (server.max_pending_write_bytes)", "gauge",
+         [&server] { return double(server.pending_write_bytes()); });
   registry.callback("jobrelay_held_requests", "Requests held open: long polls and event streams",
                     "gauge", {"kind"}, [&s] {
                       return std::vector<metrics::sample>{{{"long_poll"}, double(s.long_polls.load())},
