@@ -50,7 +50,7 @@ void add_ops_routes(http::router& r, service& s) {
           {"running", st.running},
           {"succeeded", st.succeeded},
           {"failed", st.failed},
-          {"active_pollers", s.engine.active()}}},
+          {"active_pollers", s.engine.jobs_in_hand()}}},
         {"cache", {{"bytes", st.bytes}, {"expired", st.expired}, {"evicted", st.evicted}}},
         {"held",
          {{"long_polls", s.long_polls.load()},

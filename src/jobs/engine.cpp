@@ -60,7 +60,8 @@ std::string_view outcome_name(outcome o) {
 // of time leaves calls in flight): their destructors touch only this.
 struct counters {
   std::atomic<std::size_t> pending_submits{0};  // accepted, submit not settled
-  std::atomic<std::size_t> active{0};           // admitted, not finished
+  std::atomic<std::size_t> active{0};           // admitted, not finished; and the lease work
+  std::atomic<std::size_t> jobs{0};             // admitted, not finished: the jobs alone
   // POST /analyze requests held for room (wait_for_room), in arrival order
   // under one key; each settled submit gives the first of them its turn.
   change_feed room;
@@ -274,6 +275,10 @@ bool engine::backlogged() const {
 
 std::size_t engine::active() const { return impl_->count->active.load(); }
 
+std::size_t engine::jobs_in_hand() const {
+  return impl_->count->jobs.load();
+}
+
 std::size_t engine::waiting_for_room() const { return impl_->count->room_waiters.load(); }
 
 asio::awaitable<bool> engine::wait_for_room(std::chrono::steady_clock::time_point deadline) {
@@ -307,6 +312,7 @@ asio::awaitable<bool> engine::wait_for_room(std::chrono::steady_clock::time_poin
 void engine::impl::admit(std::shared_ptr<job_run> job) {
   if (stopped) return;  // shutting down: it stays queued in the store
   count->active.fetch_add(1);
+  count->jobs.fetch_add(1);
   runs.emplace(std::string_view(job->state.id), job);
   make_ready(std::move(job));
 }
@@ -609,6 +615,7 @@ void engine::impl::finish(job_run& job) {
   job.done = true;
   job.settle_submit();
   count->active.fetch_sub(1);
+  count->jobs.fetch_sub(1);
   runs.erase(job.state.id);
 }
 

@@ -113,10 +113,16 @@ TEST(ScaleOut, AJobSubmittedOnOneReplicaIsSeenOnTheOthersAndWaitersThereWakeOnIt
   ASSERT_NE(a.port, 0) << a.proc.output();
   ASSERT_NE(b.port, 0) << b.proc.output();
   ASSERT_NE(c.port, 0) << c.proc.output();
+  const auto pollers = [](unsigned short port) {
+    return json::parse(http_get(port, "/stats").body)["jobs"]["active_pollers"].get<int>();
+  };
+  EXPECT_EQ(pollers(a.port), 0) << "the lease keeping is not a job";
 
   const auto id = submit(a.port);
   ASSERT_FALSE(id.empty());
   auto seen_on_b = wait_until_running(b.port, id);
+  EXPECT_EQ(pollers(a.port), 1);
+  EXPECT_EQ(pollers(b.port), 0);
   ASSERT_EQ(seen_on_b.status, 202u) << seen_on_b.body;  // not 404: b reads the shared store
   EXPECT_FALSE(seen_on_b.header("ETag").empty());
 

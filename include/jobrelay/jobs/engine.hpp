@@ -87,8 +87,11 @@ class engine {
   // last stored state.
   void stop();
 
-  // Jobs not finished yet (running, sleeping, or with a call in flight).
+  // Work a drain waits for: jobs not finished yet (running, sleeping, or
+  // with a call in flight) and, with a shared store, the lease keeping.
   std::size_t active() const;
+  // The jobs alone: what this replica polls the upstream for (/stats).
+  std::size_t jobs_in_hand() const;
   // Accepted jobs whose submit the upstream has not answered yet.
   std::size_t pending_submits() const;
   // True while submit() would refuse with errc::upstream_backlog: lets a
