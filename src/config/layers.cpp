@@ -172,6 +172,13 @@ void finish(config& cfg, error_list& errors) {
         std::to_string(p.client_min_retry_after_seconds));
 
   const auto check_rate = [&](const char* name, const rate_spec& spec) {
+    // A token a thousand seconds is the slowest refill the headers (whole
+    // seconds) and the bucket arithmetic carry; 1e-300 never refilled and
+    // said Retry-After: 1.
+    if (spec.rate_per_second > 0 && spec.rate_per_second < 0.001)
+      errors.push_back(std::string("rate_limit.") + name +
+                       ".rate_per_second: expected 0 (off) or at least 0.001, got " +
+                       std::to_string(spec.rate_per_second));
     if (spec.enabled() && spec.burst < 1)
       errors.push_back(std::string("rate_limit.") + name +
                        ".burst: expected an integer >= 1 when rate_per_second > 0, got " +

@@ -256,6 +256,13 @@ TEST(Config, ARefusedRedisUrlDoesNotShowItsPassword) {
   EXPECT_EQ(message.find("Hunter2Pw"), std::string::npos) << message;
 }
 
+TEST(Config, ARateTooSmallToRefillIsAnError) {
+  EXPECT_NE(parse_error(R"({"rate_limit": {"submit": {"rate_per_second": 1e-300}}})")
+                .find("rate_limit.submit.rate_per_second: expected 0 (off) or at least 0.001"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse_ok(R"({"rate_limit": {"poll": {"rate_per_second": 0.001}}})"));
+}
+
 TEST(Config, ZeroRateNeedsNoBurst) {
   const config c = parse_ok(R"({"rate_limit": {"submit": {"rate_per_second": 0, "burst": 0}}})");
   EXPECT_FALSE(c.rate_limit.submit.enabled());
