@@ -46,7 +46,7 @@ std::optional<unsigned> prefer_wait(std::string_view prefer) {
     const auto eq = item.find('=');
     if (eq == item.npos) continue;
     const auto name = trim_ows(item.substr(0, eq));
-    if (name.size() != 4 || to_lower_ascii(std::string(name)) != "wait") continue;
+    if (!iequals_ascii(name, "wait")) continue;
     auto value = trim_ows(item.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);
@@ -174,12 +174,13 @@ boost::asio::awaitable<http::response> get_batch(service& s, http::request_conte
   std::vector<std::string> ids;
   for (std::string_view rest = ids_param; !rest.empty();) {
     const auto comma = rest.find(',');
-    const auto id = rest.substr(0, comma);
+    // Ids are 24 characters; a longer item is kept (and compared) cut short.
+    const auto id = rest.substr(0, comma).substr(0, 64);
     rest = comma == rest.npos ? std::string_view{} : rest.substr(comma + 1);
     if (id.empty()) continue;
     // Not a job id: no such job, so it is "missing" like an unknown one (as
     // GET /results/{id} answers it 404), and the rest of the batch stands.
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id.substr(0, 64));
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id);
     if (ids.size() > max_batch_ids) co_return bad("at most 100 ids per request");
   }
   if (ids.empty()) co_return bad("give ids=a,b,... (up to 100 job ids)");

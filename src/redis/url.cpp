@@ -7,6 +7,7 @@
 #include <boost/url/url_view.hpp>
 #include <charconv>
 
+#include "jobrelay/text.hpp"
 #include "jobrelay/url_authority.hpp"
 
 namespace jobrelay::redis {
@@ -17,15 +18,6 @@ bool all_digits(std::string_view text) {
   if (text.empty()) return false;
   for (char c : text) {
     if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
 }
@@ -43,9 +35,9 @@ result<endpoint> parse_url(std::string_view url, std::string* why) {
   const boost::urls::url_view& u = *parsed;
 
   endpoint out;
-  if (iequals(u.scheme(), "rediss")) {
+  if (iequals_ascii(u.scheme(), "rediss")) {
     out.tls = true;
-  } else if (!iequals(u.scheme(), "redis")) {
+  } else if (!iequals_ascii(u.scheme(), "redis")) {
     return refuse(
         why, "unknown scheme '" + std::string(u.scheme()) + "' (expected redis:// or rediss://)");
   }

@@ -6,6 +6,7 @@
 
 #include "jobrelay/jobs/schedules.hpp"
 #include "jobrelay/json_guard.hpp"
+#include "jobrelay/text.hpp"
 #include "jobrelay/upstream/simple_url.hpp"
 #include "jobrelay/url_authority.hpp"
 
@@ -60,8 +61,7 @@ std::string rejected_upstream_json(const http_reply& reply) {
 
 // Host names compare case-insensitively.
 detail::origin origin_for_headers(detail::origin o) {
-  for (auto& c : o.host)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  o.host = to_lower_ascii(std::move(o.host));
   return o;
 }
 
